@@ -1,0 +1,41 @@
+"""Configuration: environment variables (INSIGHTGRAPH_*), overridden by CLI flags. The README's table mirrors this."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INSIGHTGRAPH_", extra="ignore")
+
+    home: Path = Field(Path.home() / ".insightgraph", description="where the managed Neo4j keeps jars, data, logs")
+    neo4j_uri: str | None = Field(None, description="an external Neo4j (bolt://, neo4j://, neo4j+s://); unset: managed")
+    neo4j_user: str = Field("neo4j", description="user for an external Neo4j")
+    neo4j_password: str | None = Field(None, description="password for an external Neo4j")
+    neo4j_database: str | None = Field(None, description="database name (default: the server's default)")
+    neo4j_port: int = Field(7687, description="Bolt port of the managed local Neo4j (127.0.0.1)")
+    neo4j_heap: str = Field("2g", description="JVM heap of the managed Neo4j")
+    neo4j_pagecache: str = Field("2g", description="page cache of the managed Neo4j")
+    geoip_db: Path | None = Field(None, description="GeoIP2/GeoLite2 City or Country .mmdb for enrichment")
+    host: str = Field("127.0.0.1", description="serve: bind address")
+    port: int = Field(8000, description="serve: HTTP port")
+    batch_size: int = Field(1000, description="events per ingest transaction")
+    max_body_bytes: int = Field(64 * 1024 * 1024, description="largest HTTP ingest body accepted (413 past it)")
+    log_level: str = Field("info", description="log level")
+
+    @property
+    def managed(self) -> bool:
+        return not self.neo4j_uri
+
+    @property
+    def bolt_uri(self) -> str:
+        return self.neo4j_uri or f"bolt://127.0.0.1:{self.neo4j_port}"
+
+    @property
+    def auth(self) -> tuple[str, str] | None:
+        if self.managed or self.neo4j_password is None:
+            return None
+        return (self.neo4j_user, self.neo4j_password)
