@@ -208,9 +208,10 @@ class Event:
             service=self.service,
             ts=self.ts,
             timestamp=self.timestamp,
-            text=" ".join(leaf_strings(self.raw)),
+            vals=sorted(set(leaf_strings(self.raw))),
             raw=dumps(self.raw),
         )
+        props["text"] = "\n".join(props["vals"])
         key = ip_key(self.raw.get("client_ip"))
         if key:
             props["ip_key"] = key

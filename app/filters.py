@@ -1,0 +1,150 @@
+"""The filter tree: what both the GraphQL `EventFilter` and the REST `search_term` parse into.
+
+Leaves carry a validated `Field` (never a raw name) and values already coerced to that field's search key, so the
+one compiler in `graph/filters.py` can turn any tree into parameterised Cypher.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Union
+
+from app.events import cidr_range
+from app.fields import Field, lookup
+
+
+@dataclass(frozen=True)
+class Match:
+    """The field equals any of `values` (case-insensitive for text)."""
+
+    field: Field
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Contains:
+    """The field's text contains `value` (case-insensitive)."""
+
+    field: Field
+    value: str
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """start_ms inclusive, end_ms exclusive; either may be open."""
+
+    start_ms: int | None = None
+    end_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class IpRange:
+    """client_ip inside any of the (low, high) ip_key ranges (an address is a /32 or /128)."""
+
+    ranges: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Text:
+    """Free text: any text field of the event contains `query` (case-insensitive)."""
+
+    query: str
+
+
+@dataclass(frozen=True)
+class Exact:
+    """Some field of the event equals `value` exactly (case-insensitive)."""
+
+    value: str
+
+
+@dataclass(frozen=True)
+class Exists:
+    """The field is present."""
+
+    field: Field
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple["Node", ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple["Node", ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: "Node"
+
+
+Node = Union[Match, Contains, TimeRange, IpRange, Text, Exact, Exists, And, Or, Not]
+MATCH_ALL: Node = And(())
+
+
+def match(path: str, values: Any) -> Match:
+    """A Match on a dot path; a list means any of its values. Raises UnknownField / ValueError."""
+    field = lookup(path)
+    items = values if isinstance(values, (list, tuple)) else [values]
+    if not items:
+        raise ValueError(f"field {field.path!r} was given an empty list")
+    return Match(field, tuple(field.coerce(v) for v in items))
+
+
+def ip_in(cidrs: Iterable[str]) -> IpRange:
+    ranges = []
+    for c in cidrs:
+        try:
+            ranges.append(cidr_range(c))
+        except ValueError:
+            raise ValueError(f"{c!r} is not an IP address or CIDR") from None
+    return IpRange(tuple(ranges))
+
+
+def all_of(*nodes: Node | None) -> Node:
+    """And of the given nodes, flattening and dropping None / match-all."""
+    items: list[Node] = []
+    for n in nodes:
+        if n is None or n == MATCH_ALL:
+            continue
+        items.extend(n.items if isinstance(n, And) else [n])
+    return items[0] if len(items) == 1 else And(tuple(items))
+
+
+def evaluate(node: Node, event: dict, ts: int | None = None) -> bool:
+    """Evaluate a tree against a raw event in Python: for subscriptions, which test new events as they arrive."""
+    from app.events import ip_key, parse_timestamp
+    from app.fields import get_path, leaf_strings
+
+    if isinstance(node, And):
+        return all(evaluate(n, event, ts) for n in node.items)
+    if isinstance(node, Or):
+        return any(evaluate(n, event, ts) for n in node.items)
+    if isinstance(node, Not):
+        return not evaluate(node.item, event, ts)
+    if isinstance(node, TimeRange):
+        t = ts if ts is not None else parse_timestamp(event.get("timestamp"))
+        return (node.start_ms is None or t >= node.start_ms) and (node.end_ms is None or t < node.end_ms)
+    if isinstance(node, IpRange):
+        key = ip_key(event.get("client_ip"))
+        return key is not None and any(lo <= key <= hi for lo, hi in node.ranges)
+    if isinstance(node, Text):
+        return any(node.query in s for s in leaf_strings(event))
+    if isinstance(node, Exact):
+        return any(node.value == s for s in leaf_strings(event))
+    values = []
+    for p in node.field.paths:
+        for v in get_path(event, p):
+            try:
+                values.append(node.field.coerce(v))
+            except ValueError:
+                pass
+    if isinstance(node, Exists):
+        return bool(values)
+    if isinstance(node, Contains):
+        return any(isinstance(v, str) and node.value in v for v in values)
+    if node.field.path == "service":
+        values = [{"alert": "alerts"}.get(v, v) for v in values]
+    return any(v in node.values for v in (values if node.field.multi else values[:1]))

@@ -1,0 +1,67 @@
+"""The one compiler from the filter tree to Cypher. Values always become parameters; property names come only
+from the field registry, never from the request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.filters import And, Contains, Exact, Exists, IpRange, Match, Node, Not, Or, Text, TimeRange
+
+
+class Compiler:
+    def __init__(self, var: str = "e", prefix: str = "f") -> None:
+        self.var = var
+        self.prefix = prefix
+        self.params: dict[str, Any] = {}
+
+    def param(self, value: Any) -> str:
+        name = f"{self.prefix}{len(self.params)}"
+        self.params[name] = value
+        return "$" + name
+
+    def compile(self, node: Node) -> str:
+        v = self.var
+        if isinstance(node, And):
+            if not node.items:
+                return "true"
+            return "(" + " AND ".join(self.compile(n) for n in node.items) + ")"
+        if isinstance(node, Or):
+            if not node.items:
+                return "false"
+            return "(" + " OR ".join(self.compile(n) for n in node.items) + ")"
+        if isinstance(node, Not):
+            return f"(NOT {self.compile(node.item)})"
+        if isinstance(node, TimeRange):
+            parts = []
+            if node.start_ms is not None:
+                parts.append(f"{v}.ts >= {self.param(node.start_ms)}")
+            if node.end_ms is not None:
+                parts.append(f"{v}.ts < {self.param(node.end_ms)}")
+            return "(" + " AND ".join(parts) + ")" if parts else "true"
+        if isinstance(node, IpRange):
+            ors = [f"({v}.ip_key >= {self.param(lo)} AND {v}.ip_key <= {self.param(hi)})" for lo, hi in node.ranges]
+            return "coalesce(" + " OR ".join(ors) + ", false)" if ors else "false"
+        if isinstance(node, Text):
+            return f"coalesce({v}.text CONTAINS {self.param(node.query.lower())}, false)"
+        if isinstance(node, Exact):
+            return f"coalesce({self.param(node.value.lower())} IN {v}.vals, false)"
+        prop = f"{v}.`{node.field.prop}`"  # a registry identifier, never user input
+        if isinstance(node, Exists):
+            return f"{prop} IS NOT NULL"
+        if isinstance(node, Contains):
+            if node.field.multi:
+                return f"coalesce(any(x IN {prop} WHERE x CONTAINS {self.param(node.value.lower())}), false)"
+            return f"coalesce({prop} CONTAINS {self.param(node.value.lower())}, false)"
+        if isinstance(node, Match):
+            if node.field.multi:
+                return f"coalesce(any(x IN {prop} WHERE x IN {self.param(list(node.values))}), false)"
+            if len(node.values) == 1:
+                return f"coalesce({prop} = {self.param(node.values[0])}, false)"
+            return f"coalesce({prop} IN {self.param(list(node.values))}, false)"
+        raise TypeError(f"not a filter node: {node!r}")
+
+
+def compile_filter(node: Node, var: str = "e", prefix: str = "f") -> tuple[str, dict[str, Any]]:
+    """(WHERE expression, parameters) for a filter tree over Event nodes bound to `var`."""
+    c = Compiler(var, prefix)
+    return c.compile(node), c.params
