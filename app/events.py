@@ -161,6 +161,7 @@ class Event:
     timestamp: str
     ts: int
     raw: dict[str, Any]
+    _props: dict[str, Any] | None = None  # properties(), computed once by the ingest
 
     @property
     def initiator(self) -> EntityRef | None:

@@ -1,0 +1,177 @@
+"""Writing a batch of events: one transaction holds the events, their entities and edges, and the recomputed
+access intervals of every connection the batch touches, so the graph always agrees with the events it holds.
+
+Idempotent by (organization, id): an event already present is counted as a duplicate and changes nothing.
+Order-independent: entity names follow the newest event per property, and a connection's intervals are refolded
+from all its events each time, under a lock on the connection (its :AccessPair node) so concurrent writers of the
+same connection serialise instead of each seeing half the story.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+import neo4j
+
+from app.access import edge_for, fold
+from app.events import ENTITY_LABELS, Event, parse_event
+from app.jsonutil import loads
+from graph.db import Database
+
+NAME_KEYS = ("name", "username", "email", "hostname", "displayName", "display_label", "kind", "type")
+EVENT_RELS = ("INITIATED_BY", "TARGETS", "ACCESSED", "ASSOC_FROM", "ASSOC_TO")
+
+_WRITE_EVENTS = """
+UNWIND $rows AS r
+MERGE (e:Event {organization: r.organization, id: r.id})
+ON CREATE SET e += r.props, e.batch = $token
+WITH e, r WHERE e.batch = $token
+RETURN r.organization AS organization, r.id AS id
+"""
+
+
+def _entity_query(label: str, rel: str) -> str:
+    """MERGE an entity, keep its newest name per property, link the event to it. Label and type are whitelisted."""
+    assert label in ENTITY_LABELS and rel in EVENT_RELS
+    sets = "\n".join(
+        f"SET n.{k}_at = CASE WHEN r.props.{k} IS NOT NULL AND r.order >= coalesce(n.{k}_at, '') "
+        f"THEN r.order ELSE n.{k}_at END\n"
+        f"SET n.{k} = CASE WHEN r.props.{k} IS NOT NULL AND n.{k}_at = r.order THEN r.props.{k} ELSE n.{k} END"
+        for k in NAME_KEYS
+    )
+    return f"""
+UNWIND $rows AS r
+MERGE (n:{label} {{organization: r.organization, id: r.id}})
+{sets}
+WITH n, r
+MATCH (e:Event {{organization: r.organization, id: r.event}})
+CREATE (e)-[:{rel}]->(n)
+"""
+
+
+_ENTITY_QUERIES = {(label, rel): _entity_query(label, rel) for label in ENTITY_LABELS for rel in EVENT_RELS}
+
+_IP_QUERY = """
+UNWIND $rows AS r
+MERGE (ip:IPAddress {organization: r.organization, address: r.address})
+WITH ip, r
+MATCH (e:Event {organization: r.organization, id: r.event})
+CREATE (e)-[:FROM_IP]->(ip)
+"""
+
+_ORG_QUERY = """
+UNWIND $orgs AS o
+MERGE (n:Organization {organization: o, id: o})
+"""
+
+_LOCK_PAIRS = """
+UNWIND $pairs AS p
+MERGE (a:AccessPair {organization: p.organization, key: p.key})
+SET a.lock = $token
+"""
+
+_PAIR_EVENTS = """
+UNWIND $pairs AS p
+MATCH (e:Event {organization: p.organization, assoc_pair: p.key})
+WITH p, e ORDER BY e.ts, e.id
+WITH p, collect(e) AS evs
+RETURN p.organization AS organization, p.key AS key,
+       [x IN evs | [x.ts, x.id, x.assoc_op]] AS events, evs[0].raw AS first
+"""
+
+
+def _delete_intervals(rel: str) -> str:
+    return f"""
+UNWIND $pairs AS p
+MATCH ()-[r:{rel} {{pair: p.key}}]->() WHERE r.organization = p.organization
+DELETE r
+"""
+
+
+def _create_intervals(rel: str, src: str, dst: str) -> str:
+    assert src in ENTITY_LABELS and dst in ENTITY_LABELS
+    return f"""
+UNWIND $rows AS i
+MATCH (a:{src} {{organization: i.organization, id: i.src}})
+MATCH (b:{dst} {{organization: i.organization, id: i.dst}})
+CREATE (a)-[:{rel} {{organization: i.organization, pair: i.pair, since: i.since, until: i.until,
+                     granted_by_event: i.granted_by, revoked_by_event: i.revoked_by}}]->(b)
+"""
+
+
+def _order(ev: Event) -> str:
+    return f"{ev.ts:015d}{ev.id}"
+
+
+def _write(tx: neo4j.ManagedTransaction, events: list[Event]) -> list[tuple[str, str]]:
+    token = uuid.uuid4().hex
+    pairs = sorted({(ev.organization, p["assoc_pair"]) for ev in events if (p := ev._props).get("assoc_pair")})
+    pair_rows = [{"organization": o, "key": k} for o, k in pairs]
+    if pair_rows:  # lock first, in a fixed order, so two writers of one connection take turns
+        tx.run(_LOCK_PAIRS, pairs=pair_rows, token=token).consume()
+    rows = [{"organization": ev.organization, "id": ev.id, "props": ev._props} for ev in events]
+    created = {(r["organization"], r["id"]) for r in tx.run(_WRITE_EVENTS, rows=rows, token=token)}
+    new = [ev for ev in events if (ev.organization, ev.id) in created]
+    if not new:
+        return []
+
+    entity_rows: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    ip_rows = []
+    for ev in new:
+        refs = [(ev.initiator, "INITIATED_BY"), (ev.target, "TARGETS")]
+        refs += [(ref, "ACCESSED") for ref in ev.accessed]
+        conn = ev.connection
+        if conn is not None:
+            refs += [(conn.a, "ASSOC_FROM"), (conn.b, "ASSOC_TO")]
+        for ref, rel in refs:
+            if ref is not None:
+                entity_rows[(ref.label, rel)].append(
+                    {"organization": ev.organization, "id": ref.id, "props": ref.props, "order": _order(ev),
+                     "event": ev.id}
+                )
+        ip = ev.raw.get("client_ip")
+        if isinstance(ip, str) and ip:
+            ip_rows.append({"organization": ev.organization, "address": ip.strip().lower(), "event": ev.id})
+    tx.run(_ORG_QUERY, orgs=sorted({ev.organization for ev in new})).consume()
+    for key in sorted(entity_rows):
+        tx.run(_ENTITY_QUERIES[key], rows=entity_rows[key]).consume()
+    if ip_rows:
+        tx.run(_IP_QUERY, rows=ip_rows).consume()
+
+    touched = sorted({(ev.organization, ev._props["assoc_pair"]) for ev in new if ev._props.get("assoc_pair")})
+    if touched:
+        _refold(tx, [{"organization": o, "key": k} for o, k in touched])
+    return [(ev.organization, ev.id) for ev in new]
+
+
+def _refold(tx: neo4j.ManagedTransaction, pairs: list[dict[str, str]]) -> None:
+    """Replace the interval edges of each pair with the ones its complete event history implies."""
+    for rel in ("MEMBER_OF", "HAS_ACCESS_TO", "ASSOCIATED_WITH"):
+        tx.run(_delete_intervals(rel), pairs=pairs).consume()
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for rec in tx.run(_PAIR_EVENTS, pairs=pairs):
+        # The earliest event of the pair decides the direction where the types alone do not.
+        conn = parse_event(loads(rec["first"])).connection
+        edge = edge_for(conn) if conn is not None else None
+        if edge is None:
+            continue
+        rel, src, dst = edge
+        for iv in fold([tuple(x) for x in rec["events"]]):
+            groups[(rel, src.label, dst.label)].append(
+                {"organization": rec["organization"], "pair": rec["key"], "src": src.id, "dst": dst.id,
+                 "since": iv.since, "until": iv.until, "granted_by": iv.granted_by, "revoked_by": iv.revoked_by}
+            )
+    for (rel, src, dst), rows in sorted(groups.items()):
+        tx.run(_create_intervals(rel, src, dst), rows=rows).consume()
+
+
+def write_batch(db: Database, events: list[Event]) -> set[tuple[str, str]]:
+    """Write events in one transaction (retried whole on transient errors); returns the (org, id) newly stored."""
+    if not events:
+        return set()
+    for ev in events:
+        if not hasattr(ev, "_props") or ev._props is None:
+            ev._props = ev.properties()
+    return set(db.write_tx(lambda tx: _write(tx, events)))
