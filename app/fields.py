@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal
 
-Kind = Literal["str", "bool", "int", "float", "time"]
+Kind = Literal["str", "key", "bool", "int", "float", "time"]
 
 
 class UnknownField(ValueError):
@@ -62,6 +62,8 @@ class Field:
             raise ValueError(f"field {self.path!r} takes a scalar value, not {type(value).__name__}")
         if isinstance(value, bool):
             return "true" if value else "false"
+        if self.kind == "key":
+            return str(value)  # identifiers are stored and matched exactly as written
         return str(value).lower()
 
 
@@ -70,10 +72,10 @@ def _f(path: str, kind: Kind = "str", *aliases: str, multi: bool = False, prop: 
 
 
 FIELDS: tuple[Field, ...] = (
-    _f("id", prop="id"),
+    _f("id", "key", prop="id"),
     _f("event_type", prop="event_type"),
     _f("service", prop="service"),
-    _f("organization", prop="organization"),
+    _f("organization", "key", prop="organization"),
     _f("timestamp", "time", prop="ts"),
     _f("provider"),
     _f("client_ip"),
