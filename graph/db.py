@@ -22,7 +22,7 @@ class Database:
         self.database = database
         self.driver = GraphDatabase.driver(
             uri, auth=auth, max_transaction_retry_time=120.0, connection_acquisition_timeout=30.0,
-            max_connection_pool_size=50,
+            max_connection_pool_size=50, notifications_min_severity="OFF",
         )
 
     def verify(self) -> None:

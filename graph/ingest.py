@@ -26,7 +26,7 @@ EVENT_RELS = ("INITIATED_BY", "TARGETS", "ACCESSED", "ASSOC_FROM", "ASSOC_TO")
 _WRITE_EVENTS = """
 UNWIND $rows AS r
 MERGE (e:Event {organization: r.organization, id: r.id})
-ON CREATE SET e += r.props, e.batch = $token
+ON CREATE SET e += r.props, e.batch = $token, e.ingested = timestamp()
 WITH e, r WHERE e.batch = $token
 RETURN r.organization AS organization, r.id AS id
 """

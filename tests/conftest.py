@@ -87,3 +87,31 @@ def snapshot(db: Database, org: str) -> dict[str, Any]:
     norm_rels = sorted(json.dumps({k: norm(v) if k != "props" else {pk: norm(pv) for pk, pv in v.items()}
                                    for k, v in r.items()}, sort_keys=True) for r in rels)
     return {"nodes": norm_nodes, "rels": norm_rels}
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, db: Database):
+    """The ASGI app on the test database (the same wiring `insightgraph serve` uses)."""
+    from app.server import create_app
+
+    return create_app(settings, db)
+
+
+@pytest.fixture
+def client(app):
+    from starlette.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+def make_key(db: Database, *orgs: str, scope: str = "read") -> str:
+    from graph.keys import create_key
+
+    return create_key(db, list(orgs), scope, "test")[1]
+
+
+@pytest.fixture
+def key(db: Database, org: str) -> str:
+    """A read key for the test's organization."""
+    return make_key(db, org)

@@ -1,0 +1,1 @@
+"""The GraphQL API: types, the EventFilter, resolvers (thin: they call `graph.search` and `graph.traversals`)."""

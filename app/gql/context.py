@@ -1,0 +1,65 @@
+"""Per-request context: the caller's principal (one organization), the database, and DataLoaders.
+
+Resolvers are async and run every driver call in a worker thread (`Context.run`), so one slow query never stalls
+the event loop; DataLoaders batch entity lookups so a page of 100 events costs one query per label, not 100.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from strawberry.dataloader import DataLoader
+
+from app.auth import AuthError, Principal
+from graph.db import Database
+from graph.entities import EntityNode, load_entities
+
+T = TypeVar("T")
+
+
+class Forbidden(Exception):
+    """A GraphQL error the caller may see (scope or organization), as opposed to a masked internal error."""
+
+
+@dataclass
+class Context:
+    db: Database
+    principal: Principal | None  # None only on a WebSocket until its connection_init authenticates
+    services: Any  # app.server.Services: the ingest pipeline etc.
+    connection_params: dict[str, Any] | None = None
+    _loaders: dict[str, DataLoader] = field(default_factory=dict)
+
+    @property
+    def org(self) -> str:
+        if self.principal is None:
+            raise Forbidden("not authenticated")
+        return self.principal.organization
+
+    def require(self, scope: str) -> None:
+        if self.principal is None:
+            raise Forbidden("not authenticated")
+        try:
+            self.principal.require(scope)
+        except AuthError as exc:
+            raise Forbidden(exc.message) from None
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    def entities(self, label: str) -> DataLoader[str, EntityNode | None]:
+        if label not in self._loaders:
+            async def load(ids: list[str]) -> list[EntityNode | None]:
+                found = await self.run(load_entities, self.db, self.org, label, list(dict.fromkeys(ids)))
+                return [found.get(i) for i in ids]
+            self._loaders[label] = DataLoader(load_fn=load)
+        return self._loaders[label]
+
+
+def group_by(items: list[T], key: Callable[[T], Any]) -> dict[Any, list[T]]:
+    out: dict[Any, list[T]] = defaultdict(list)
+    for item in items:
+        out[key(item)].append(item)
+    return out

@@ -1,0 +1,235 @@
+"""The GraphQL schema: root fields, the ingest mutation, the live subscription, and the guard rails
+(depth, alias and token limits, a page cap, masked internal errors)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, AsyncGenerator, Optional
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from app.fields import UnknownField, lookup
+from app.gql.context import Context, Forbidden
+from app.gql.entities import Admin, Application, Group, IPAddress, System, User, wrap
+from app.gql.filters import EventFilter, FilterError, to_filter_tree
+from app.gql.types import (Entity, Event, EventConnection, Order, events_connection, parse_global_id)
+from app.filters import MATCH_ALL
+from app.live import follow
+from app.records import Record
+from graph.entities import find_entity, load_ip
+from graph.search import MAX_BUCKETS, StoredEvent, distinct_values, find_events, histogram, time_bounds
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 5000
+MAX_INGEST = 10_000
+UNITS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
+
+
+@strawberry.type
+class HistogramBucket:
+    start: datetime
+    count: int
+
+
+@strawberry.type
+class DistinctBucket:
+    value: JSON
+    count: int
+
+
+@strawberry.type
+class DistinctResult:
+    buckets: list[DistinctBucket]
+    other_count: int = strawberry.field(description="events whose value is beyond the returned buckets")
+
+
+@strawberry.type
+class IngestItem:
+    index: int
+    id: Optional[str]
+    status: str = strawberry.field(description="accepted, duplicate or rejected")
+    reason: Optional[str]
+
+
+@strawberry.type
+class IngestResult:
+    accepted: int
+    duplicates: int
+    rejected: int
+    results: list[IngestItem]
+
+
+def _interval(text: str) -> int:
+    t = text.strip()
+    if len(t) >= 2 and t[-1] in UNITS and t[:-1].isdigit() and 0 < int(t[:-1]) <= 1_000_000:
+        return int(t[:-1]) * UNITS[t[-1]]
+    raise FilterError(f"interval: {text!r} is not a number and a unit (s, m, h, d, w), e.g. \"15m\" or \"1d\"")
+
+
+def _tz_offset_ms(text: str) -> int:
+    from app.rest_query import BadRequest, _timezone
+
+    try:
+        tz = _timezone(text)
+    except BadRequest as exc:
+        raise FilterError(exc.message) from None
+    return int(tz.utcoffset(None).total_seconds() * 1000)  # type: ignore[union-attr]
+
+
+async def _entity(info: Info[Context, None], label: str, **by: Optional[str]) -> Optional[Entity]:
+    if not any(v is not None for v in by.values()):
+        raise FilterError(f"{label.lower()}: give one of {', '.join(by)}")
+    ctx = info.context
+    node = await ctx.run(find_entity, ctx.db, ctx.org, label, **by)
+    return wrap(node) if node is not None else None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Events matching the filter, keyset-paged on (timestamp, id).")
+    async def events(self, info: Info[Context, None], filter: Optional[EventFilter] = None, first: int = 100,
+                     after: Optional[str] = None, order: Order = Order.DESC) -> EventConnection:
+        return await events_connection(info, MATCH_ALL, filter, first, after, order)
+
+    @strawberry.field
+    async def event_count(self, info: Info[Context, None], filter: Optional[EventFilter] = None) -> int:
+        from graph.search import count_events
+
+        ctx = info.context
+        return await ctx.run(count_events, ctx.db, ctx.org, to_filter_tree(filter))
+
+    @strawberry.field(description="Events per time bucket, e.g. interval \"1h\", timezone \"-0500\".")
+    async def event_histogram(self, info: Info[Context, None], interval: str, filter: Optional[EventFilter] = None,
+                              timezone_: Annotated[Optional[str], strawberry.argument(name="timezone")] = None
+                              ) -> list[HistogramBucket]:
+        width = _interval(interval)
+        offset = _tz_offset_ms(timezone_ or "Z")
+        where = to_filter_tree(filter)
+        ctx = info.context
+        bounds = await ctx.run(time_bounds, ctx.db, ctx.org, where)
+        if bounds is None:
+            return []
+        if (bounds[1] - bounds[0]) // width + 1 > MAX_BUCKETS:
+            raise FilterError(f"interval: more than {MAX_BUCKETS} buckets; use a wider interval or a narrower filter")
+        origin = -offset  # buckets start at local midnight of the epoch, so days/weeks align with the zone
+        if width == UNITS["w"]:
+            origin += 4 * UNITS["d"]  # 1970-01-05 was a Monday: weeks start on Monday
+        rows = await ctx.run(histogram, ctx.db, ctx.org, where, width_ms=width, origin_ms=origin)
+        return [HistogramBucket(start=datetime.fromtimestamp(b / 1000, tz=timezone.utc), count=n) for b, n in rows]
+
+    @strawberry.field(description="The most frequent values of a field (a dot path, as in the REST API).")
+    async def event_distinct(self, info: Info[Context, None], field: str, filter: Optional[EventFilter] = None,
+                             first: int = 100) -> DistinctResult:
+        try:
+            f = lookup(field)
+        except UnknownField as exc:
+            raise FilterError(f"field: {exc}") from None
+        if not 0 < first <= 10_000:
+            raise FilterError("first: must be between 1 and 10000")
+        ctx = info.context
+        buckets, other = await ctx.run(distinct_values, ctx.db, ctx.org, to_filter_tree(filter), f, first)
+        return DistinctResult(buckets=[DistinctBucket(value=v, count=n) for v, n in buckets], other_count=other)
+
+    @strawberry.field
+    async def event(self, info: Info[Context, None], id: strawberry.ID) -> Optional[Event]:
+        from app.filters import match
+
+        ctx = info.context
+        rows = await ctx.run(find_events, ctx.db, ctx.org, match("id", str(id)), limit=1)
+        return Event.of(rows[0]) if rows else None
+
+    @strawberry.field(description="Any entity by its Relay global id (`globalId`).")
+    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Optional[Entity]:
+        label, key = parse_global_id(str(id))
+        from app.events import ENTITY_LABELS
+
+        if label not in ENTITY_LABELS:
+            return None
+        node = await info.context.entities(label).load(key)
+        return wrap(node) if node is not None else None
+
+    @strawberry.field
+    async def user(self, info: Info[Context, None], id: Optional[strawberry.ID] = None,
+                   username: Optional[str] = None, email: Optional[str] = None) -> Optional[User]:
+        return await _entity(info, "User", id=id, username=username, email=email)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def admin(self, info: Info[Context, None], id: Optional[strawberry.ID] = None,
+                    email: Optional[str] = None) -> Optional[Admin]:
+        return await _entity(info, "Admin", id=id, email=email)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def group(self, info: Info[Context, None], id: Optional[strawberry.ID] = None,
+                    name: Optional[str] = None) -> Optional[Group]:
+        return await _entity(info, "Group", id=id, name=name)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def system(self, info: Info[Context, None], id: Optional[strawberry.ID] = None,
+                     hostname: Optional[str] = None) -> Optional[System]:
+        return await _entity(info, "System", id=id, hostname=hostname)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def application(self, info: Info[Context, None], id: Optional[strawberry.ID] = None,
+                          name: Optional[str] = None) -> Optional[Application]:
+        return await _entity(info, "Application", id=id, name=name)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def ip_address(self, info: Info[Context, None], address: str) -> Optional[IPAddress]:
+        ctx = info.context
+        found = await ctx.run(load_ip, ctx.db, ctx.org, address)
+        return IPAddress(address=address.strip().lower()) if found else None
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Ingest events through the same pipeline as the CLI (scope: ingest). "
+                                     "Idempotent by event id; each event gets its own result.")
+    async def ingest_events(self, info: Info[Context, None], events: list[JSON]) -> IngestResult:
+        ctx = info.context
+        ctx.require("ingest")
+        if len(events) > MAX_INGEST:
+            raise FilterError(f"events: at most {MAX_INGEST} per call")
+        records = [Record(f"index {i}", ev) for i, ev in enumerate(events)]
+        summary = await ctx.run(ctx.services.ingest, ctx.org, records)
+        reasons = {r.where: r.reason for r in summary.rejected}
+        items = [IngestItem(index=int(where.split()[-1]), id=eid or None, status=status, reason=reasons.get(where))
+                 for where, eid, status in summary.results or []]
+        return IngestResult(accepted=summary.accepted, duplicates=summary.duplicates,
+                            rejected=len(summary.rejected), results=items)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="Events as they are stored (by any ingest path), matching the filter.")
+    async def event_added(self, info: Info[Context, None],
+                          filter: Optional[EventFilter] = None) -> AsyncGenerator[Event, None]:
+        ctx = info.context
+        where = to_filter_tree(filter)
+        async for ev in follow(ctx.db, ctx.org, where):
+            yield Event.of(ev)
+
+
+def _visible(error: GraphQLError) -> bool:
+    """Errors the caller caused (bad filter, scope, validation) are shown; anything else is masked."""
+    original = error.original_error
+    return original is None or isinstance(original, (FilterError, Forbidden))
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    types=[User, Admin, Group, System, Application],
+    extensions=[
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: MaskErrors(should_mask_error=lambda e: not _visible(e),
+                           error_message="internal error; the request id is in the X-Request-Id header"),
+    ],
+)

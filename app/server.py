@@ -1,0 +1,147 @@
+"""The HTTP service: GraphQL at /graphql (GraphiQL in a browser), the vendor-compatible REST API under
+/insights/directory/v1, health and metrics. `create_app` wires settings -> database -> routes; nothing here knows
+Cypher."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import Any, AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+
+from app.auth import AuthError, AuthMiddleware, authenticate
+from app.enrich import Enricher
+from app.gql.context import Context
+from app.gql.schema import schema
+from app.ingest import Pipeline, Summary
+from app.records import Record
+from app.settings import Settings
+from graph.db import Database, DatabaseUnavailable
+from graph.schema import ensure_schema
+
+log = logging.getLogger("insightgraph")
+
+
+class Services:
+    """What request handlers share: the database (connected lazily, so the service starts — and says it is not
+    ready — while Neo4j is away) and the one ingest pipeline configuration."""
+
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
+        self.settings = settings
+        self._db = db
+        self._owns_db = db is None  # a database handed in (tests, embedding) is the caller's to close
+        self._lock = threading.Lock()
+        self._schema_ready = db is not None
+        self.enricher = Enricher(settings.geoip_db)
+
+    @property
+    def db(self) -> Database:
+        with self._lock:
+            if self._db is None:
+                self._db = Database(self.settings.bolt_uri, self.settings.auth, self.settings.neo4j_database)
+            if not self._schema_ready:
+                self._db.verify()
+                ensure_schema(self._db)
+                self._schema_ready = True
+            return self._db
+
+    def ready(self) -> bool:
+        try:
+            self.db.verify()
+            return True
+        except DatabaseUnavailable:
+            return False
+
+    def ingest(self, organization: str, records: list[Record]) -> Summary:
+        pipeline = Pipeline(self.db, self.enricher, self.settings.batch_size, organization)
+        return pipeline.run(records, per_event=True)
+
+    def close(self) -> None:
+        if self._db is not None and self._owns_db:
+            self._db.close()
+            self._db, self._schema_ready = None, False
+        self.enricher.close()
+
+
+class GraphQLView(GraphQL):
+    def __init__(self, services: Services, **kwargs: Any) -> None:
+        super().__init__(schema, **kwargs)
+        self.services = services
+
+    async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
+        principal = request.scope.get("state", {}).get("principal")
+        return Context(db=self.services.db, principal=principal, services=self.services)
+
+    async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
+        """Browsers cannot set headers on a WebSocket: the key may come in the connection_init payload."""
+        if context.principal is not None:
+            return None
+        params = context.connection_params or {}
+        secret = params.get("x-api-key") or params.get("authorization", "").removeprefix("Bearer ").strip()
+        org = params.get("x-org-id")
+        try:
+            from starlette.concurrency import run_in_threadpool
+
+            context.principal = await run_in_threadpool(
+                authenticate, context.db, secret if isinstance(secret, str) else None,
+                [org] if isinstance(org, str) else [])
+        except AuthError:
+            raise ConnectionRejectionError() from None
+        return None
+
+
+async def healthz(request: Request) -> Response:
+    """The process is up (says nothing about the database)."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """The database answers: load balancers send traffic only while this is 200."""
+    from starlette.concurrency import run_in_threadpool
+
+    services: Services = request.app.state.services
+    if await run_in_threadpool(services.ready):
+        return JSONResponse({"status": "ready"})
+    return JSONResponse({"status": "unavailable", "message": f"Neo4j at {services.settings.bolt_uri} is not "
+                                                             "reachable"}, 503)
+
+
+def _lifespan(services: Services) -> Any:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        services.close()  # after uvicorn has let in-flight requests finish
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
+    settings = settings or Settings()
+    services = Services(settings, db)
+    graphql = GraphQLView(services, graphql_ide="graphiql")
+    routes: list[Any] = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+    ]
+    try:
+        from app.rest import routes as rest_routes
+    except ImportError:  # pragma: no cover - while the REST module is being built
+        rest_routes = []
+    routes += rest_routes
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(AuthMiddleware, get_db=lambda: services.db)],
+        lifespan=_lifespan(services),
+    )
+    app.state.services = services
+    return app

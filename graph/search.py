@@ -1,0 +1,139 @@
+"""Event search for every entrypoint (GraphQL `events`, REST `/events*`): a page, a count, distinct values and
+time buckets, each one parameterised Cypher statement over one organization's events.
+
+Paging is keyset on (ts, id) — the same order for REST `search_after` and GraphQL cursors — so a page costs the
+same wherever it is in the result and ties on a timestamp are never skipped or repeated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from app.fields import Field
+from app.filters import Node
+from graph.db import Database
+from graph.filters import compile_filter
+
+MAX_BUCKETS = 10_000  # an interval query answering more buckets than this is refused by the caller
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    ts: int
+    id: str
+    raw: str  # the event as stored: its original JSON (plus enrichment), never reshaped
+
+    @property
+    def cursor(self) -> tuple[int, str]:
+        return (self.ts, self.id)
+
+
+def _where(organization: str, where: Node) -> tuple[str, dict[str, Any]]:
+    cond, params = compile_filter(where, "e", "f")
+    params["org"] = organization
+    return cond, params
+
+
+def _page_query(cond: str, descending: bool, after: bool, skip: bool) -> str:
+    op, order = ("<", "DESC") if descending else (">", "ASC")
+    keyset = f"AND (e.ts {op} $after_ts OR (e.ts = $after_ts AND e.id {op} $after_id))" if after else ""
+    return (
+        f"MATCH (e:Event) WHERE e.organization = $org AND e.ts IS NOT NULL {keyset} AND {cond} "
+        f"RETURN e.ts AS ts, e.id AS id, e.raw AS raw ORDER BY e.ts {order}, e.id {order} "
+        + ("SKIP $skip " if skip else "")
+        + "LIMIT $limit"
+    )
+
+
+def find_events(db: Database, organization: str, where: Node, *, limit: int, descending: bool = False,
+                after: tuple[int, str] | None = None, skip: int = 0) -> list[StoredEvent]:
+    """One page of events in (ts, id) order, strictly after the cursor `after` (in the page's direction)."""
+    cond, params = _where(organization, where)
+    params.update(limit=limit, skip=skip)
+    if after is not None:
+        params.update(after_ts=after[0], after_id=after[1])
+    query = _page_query(cond, descending, after is not None, skip > 0)
+    return [StoredEvent(r["ts"], r["id"], r["raw"]) for r in db.read(query, **params)]
+
+
+def stream_events(db: Database, organization: str, where: Node, *, limit: int, descending: bool = False,
+                  after: tuple[int, str] | None = None, skip: int = 0, chunk: int = 2000) -> Iterator[StoredEvent]:
+    """The same events as `find_events`, fetched in keyset chunks so a 10,000-event page never sits in memory
+    twice (the REST layer streams them straight into the response)."""
+    left = limit
+    while left > 0:
+        page = find_events(db, organization, where, limit=min(chunk, left), descending=descending, after=after,
+                           skip=skip)
+        yield from page
+        if len(page) < min(chunk, left):
+            return
+        left -= len(page)
+        after, skip = page[-1].cursor, 0
+
+
+def count_events(db: Database, organization: str, where: Node) -> int:
+    cond, params = _where(organization, where)
+    rows = db.read(f"MATCH (e:Event) WHERE e.organization = $org AND {cond} RETURN count(e) AS n", **params)
+    return int(rows[0]["n"])
+
+
+def distinct_values(db: Database, organization: str, where: Node, field: Field,
+                    limit: int | None = None) -> tuple[list[tuple[Any, int]], int]:
+    """([(value, events)], events with the field beyond the returned buckets), most frequent first.
+
+    Values are the field's search keys (lower-cased text, exact ids), the same values a filter matches on.
+    """
+    cond, params = _where(organization, where)
+    prop = f"e.`{field.prop}`"  # a registry identifier, never user input
+    value = f"UNWIND {prop} AS v" if field.multi else f"WITH e, {prop} AS v"
+    rows = db.read(
+        f"MATCH (e:Event) WHERE e.organization = $org AND {cond} AND {prop} IS NOT NULL "
+        f"{value} WITH DISTINCT e, v WITH v, count(*) AS n RETURN v, n ORDER BY n DESC, v", **params
+    )
+    buckets = [(r["v"], int(r["n"])) for r in rows]
+    if limit is None:
+        return buckets, 0
+    return buckets[:limit], sum(n for _, n in buckets[limit:])
+
+
+def histogram(db: Database, organization: str, where: Node, *, width_ms: int, origin_ms: int) -> list[tuple[int, int]]:
+    """[(bucket start ms, events)] for fixed-width buckets aligned to `origin_ms`; empty buckets are omitted."""
+    cond, params = _where(organization, where)
+    params.update(width=width_ms, origin=origin_ms)
+    rows = db.read(
+        f"MATCH (e:Event) WHERE e.organization = $org AND {cond} "
+        "WITH $origin + toInteger(floor(toFloat(e.ts - $origin) / $width)) * $width AS bucket "
+        "RETURN bucket, count(*) AS n ORDER BY bucket", **params
+    )
+    return [(int(r["bucket"]), int(r["n"])) for r in rows]
+
+
+def time_bounds(db: Database, organization: str, where: Node) -> tuple[int, int] | None:
+    """(earliest, latest) ts among matching events, or None: lets callers size a histogram before running it."""
+    cond, params = _where(organization, where)
+    rows = db.read(f"MATCH (e:Event) WHERE e.organization = $org AND {cond} RETURN min(e.ts) AS lo, max(e.ts) AS hi",
+                   **params)
+    if not rows or rows[0]["lo"] is None:
+        return None
+    return int(rows[0]["lo"]), int(rows[0]["hi"])
+
+
+def events_since(db: Database, organization: str, where: Node, since: tuple[int, str],
+                 limit: int = 1000) -> list[tuple[int, StoredEvent]]:
+    """[(ingested ms, event)] after the (ingested, id) cursor `since` (ingested is the database clock when the
+    event was written), matching `where`: what live subscriptions poll, so events reach them whichever process
+    ingested them."""
+    cond, params = _where(organization, where)
+    params.update(since=since[0], since_id=since[1], limit=limit)
+    rows = db.read(
+        f"MATCH (e:Event) WHERE e.organization = $org AND e.ingested >= $since "
+        f"AND (e.ingested > $since OR e.id > $since_id) AND {cond} "
+        "RETURN e.ingested AS ingested, e.ts AS ts, e.id AS id, e.raw AS raw ORDER BY e.ingested, e.id LIMIT $limit",
+        **params,
+    )
+    return [(int(r["ingested"]), StoredEvent(r["ts"], r["id"], r["raw"])) for r in rows]
+
+
+def db_clock(db: Database) -> int:
+    return int(db.read("RETURN timestamp() AS now")[0]["now"])
