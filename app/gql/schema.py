@@ -199,6 +199,7 @@ class Mutation:
         reasons = {r.where: r.reason for r in summary.rejected}
         items = [IngestItem(index=int(where.split()[-1]), id=eid or None, status=status, reason=reasons.get(where))
                  for where, eid, status in summary.results or []]
+        items.sort(key=lambda item: item.index)
         return IngestResult(accepted=summary.accepted, duplicates=summary.duplicates,
                             rejected=len(summary.rejected), results=items)
 
