@@ -125,3 +125,52 @@ def test_ingest_mutation_needs_ingest_scope(db, org, client, key):
     foreign = sample_events(new_org())[:1]
     res = data(client, ik, q, {"e": foreign})["ingestEvents"]
     assert res["rejected"] == 1 and "organization" in res["results"][0]["reason"]
+
+
+def _subscribe(ws, query: str, variables: dict | None = None, init: dict | None = None) -> None:
+    ws.send_json({"type": "connection_init", "payload": init or {}})
+    assert ws.receive_json()["type"] == "connection_ack"
+    ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables or {}}})
+
+
+def test_subscription_delivers_matching_events_from_any_ingest_path(db, org, client, key):
+    import threading
+    import time
+
+    q = "subscription($f: EventFilter) { eventAdded(filter: $f) { id eventType } }"
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"],
+                                  headers={"x-api-key": key}) as ws:
+        _subscribe(ws, q, {"f": {"eventTypes": ["sso_auth", "login_attempt"]}})
+        time.sleep(0.3)
+        started = time.monotonic()
+        threading.Thread(target=ingest, args=(db, sample_events(org))).start()
+        got = set()
+        for _ in range(2):
+            msg = ws.receive_json()
+            assert msg["type"] == "next", msg
+            got.add(msg["payload"]["data"]["eventAdded"]["eventType"])
+        assert got == {"sso_auth", "login_attempt"}
+        assert time.monotonic() - started < 3  # within a second of being stored, plus the ingest itself
+
+
+def test_subscription_key_in_connection_init_and_isolation(db, org, client, key):
+    import time
+
+    other = new_org()
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        _subscribe(ws, "subscription { eventAdded { id organization } }", init={"x-api-key": key})
+        time.sleep(0.3)
+        ingest(db, sample_events(other)[:3])  # another tenant's events must never arrive
+        ingest(db, sample_events(org)[:1])
+        msg = ws.receive_json()
+        assert msg["payload"]["data"]["eventAdded"]["organization"] == org
+
+
+def test_subscription_without_a_key_is_refused(client):
+    from starlette.websockets import WebSocketDisconnect
+    import pytest
+
+    with pytest.raises(WebSocketDisconnect):
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init", "payload": {"x-api-key": "ig_bad"}})
+            ws.receive_json()
