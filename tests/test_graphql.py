@@ -174,3 +174,23 @@ def test_subscription_without_a_key_is_refused(client):
         with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
             ws.send_json({"type": "connection_init", "payload": {"x-api-key": "ig_bad"}})
             ws.receive_json()
+
+
+def test_abuse_is_refused_fast(db, org, client, key):
+    import time
+
+    deep = "{ events { edges { node { " + "initiatedBy { ... on User { events { edges { node { " * 12 + "id" \
+           + " } } } } }" * 12 + " } } } }"
+    aliases = "{ " + " ".join(f"a{i}: eventCount" for i in range(1000)) + " }"
+    tokens = "{ eventCount(filter: {text: \"x\" " + " ".join("and: []" for _ in range(4000)) + "}) }"
+    introspection = "{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }"
+    for query in (deep, aliases, tokens, introspection):
+        started = time.monotonic()
+        body = gql(client, key, query)
+        assert body.get("errors"), query[:80]
+        assert body.get("data") is None
+        assert time.monotonic() - started < 2
+    assert gql(client, key, "{ eventCount }")["data"]["eventCount"] == 0
+    from graphql import get_introspection_query
+
+    assert "errors" not in gql(client, key, get_introspection_query())  # GraphiQL's own query still works

@@ -4,17 +4,19 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, AsyncGenerator, Optional
+from typing import Annotated, Any, AsyncGenerator, Optional
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.scalars import JSON
+from strawberry.utils.logging import StrawberryLogger
 from strawberry.types import Info
 
 from app.fields import UnknownField, lookup
 from app.gql.context import Context, Forbidden
 from app.gql.entities import Admin, Application, Group, IPAddress, System, User, wrap
+from app.gql.limits import IntrospectionLimit
 from app.gql.filters import EventFilter, FilterError, to_filter_tree
 from app.gql.types import (Entity, Event, EventConnection, Order, events_connection, parse_global_id)
 from app.filters import MATCH_ALL
@@ -221,12 +223,21 @@ def _visible(error: GraphQLError) -> bool:
     return original is None or isinstance(original, (FilterError, Forbidden))
 
 
-schema = strawberry.Schema(
+class _Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Log what went wrong inside (masked to the caller), not every bad query a client sends."""
+        for error in errors:
+            if not _visible(error):
+                StrawberryLogger.error(error, execution_context)
+
+
+schema = _Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
     types=[User, Admin, Group, System, Application],
     extensions=[
+        lambda: AddValidationRules([IntrospectionLimit]),
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
