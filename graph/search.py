@@ -36,11 +36,15 @@ def _where(organization: str, where: Node) -> tuple[str, dict[str, Any]]:
 
 
 def _page_query(cond: str, descending: bool, after: bool, skip: bool) -> str:
+    # ORDER BY leads with e.organization so the planner reads the (organization, ts) index in order and stops
+    # after `limit` rows (PartialTop) instead of sorting every matching event; the keyset bound is a plain range
+    # on ts (index seek) plus the tie-break on id.
     op, order = ("<", "DESC") if descending else (">", "ASC")
-    keyset = f"AND (e.ts {op} $after_ts OR (e.ts = $after_ts AND e.id {op} $after_id))" if after else ""
+    keyset = (f"AND e.ts {op}= $after_ts AND (e.ts {op} $after_ts OR e.id {op} $after_id)" if after
+              else "AND e.ts IS NOT NULL")
     return (
-        f"MATCH (e:Event) WHERE e.organization = $org AND e.ts IS NOT NULL {keyset} AND {cond} "
-        f"RETURN e.ts AS ts, e.id AS id, e.raw AS raw ORDER BY e.ts {order}, e.id {order} "
+        f"MATCH (e:Event) WHERE e.organization = $org {keyset} AND {cond} "
+        f"RETURN e.ts AS ts, e.id AS id, e.raw AS raw ORDER BY e.organization {order}, e.ts {order}, e.id {order} "
         + ("SKIP $skip " if skip else "")
         + "LIMIT $limit"
     )
@@ -70,6 +74,27 @@ def stream_events(db: Database, organization: str, where: Node, *, limit: int, d
             return
         left -= len(page)
         after, skip = page[-1].cursor, 0
+
+
+def find_event_keys(db: Database, organization: str, where: Node, *, limit: int, descending: bool = False,
+                    after: tuple[int, str] | None = None, skip: int = 0) -> list[tuple[int, str]]:
+    """The (ts, id) keys of the page `find_events` would return, without the events: the REST layer needs a page's
+    size and last cursor for its response headers before it streams the (large) events themselves."""
+    cond, params = _where(organization, where)
+    params.update(limit=limit, skip=skip)
+    if after is not None:
+        params.update(after_ts=after[0], after_id=after[1])
+    query = _page_query(cond, descending, after is not None, skip > 0, raw=False)
+    return [(int(r["ts"]), r["id"]) for r in db.read(query, **params)]
+
+
+def load_raw(db: Database, organization: str, ids: list[str]) -> dict[str, str]:
+    """{id: stored JSON} for the given event ids of one organization (ids not found are left out)."""
+    rows = db.read(
+        "UNWIND $ids AS id MATCH (e:Event {organization: $org, id: id}) RETURN e.id AS id, e.raw AS raw",
+        ids=ids, org=organization,
+    )
+    return {r["id"]: r["raw"] for r in rows}
 
 
 def count_events(db: Database, organization: str, where: Node) -> int:
