@@ -35,7 +35,7 @@ def _where(organization: str, where: Node) -> tuple[str, dict[str, Any]]:
     return cond, params
 
 
-def _page_query(cond: str, descending: bool, after: bool, skip: bool) -> str:
+def _page_query(cond: str, descending: bool, after: bool, skip: bool, raw: bool = True) -> str:
     # ORDER BY leads with e.organization so the planner reads the (organization, ts) index in order and stops
     # after `limit` rows (PartialTop) instead of sorting every matching event; the keyset bound is a plain range
     # on ts (index seek) plus the tie-break on id.
@@ -44,7 +44,8 @@ def _page_query(cond: str, descending: bool, after: bool, skip: bool) -> str:
               else "AND e.ts IS NOT NULL")
     return (
         f"MATCH (e:Event) WHERE e.organization = $org {keyset} AND {cond} "
-        f"RETURN e.ts AS ts, e.id AS id, e.raw AS raw ORDER BY e.organization {order}, e.ts {order}, e.id {order} "
+        f"RETURN e.ts AS ts, e.id AS id{', e.raw AS raw' if raw else ''} "
+        f"ORDER BY e.organization {order}, e.ts {order}, e.id {order} "
         + ("SKIP $skip " if skip else "")
         + "LIMIT $limit"
     )
