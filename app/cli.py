@@ -153,23 +153,205 @@ def _progress() -> Any:
 @click.pass_context
 def demo(ctx: click.Context, users: int, days: int, events: int, seed: int, organization: str) -> None:
     """Generate a realistic history and ingest it through the normal pipeline."""
-    from app.demo import generate
-    from app.records import Record
     from app.runtime import open_database
 
     settings = _settings(ctx)
     db = open_database(settings)
     try:
-        gen = generate(users=users, days=days, events=events, seed=seed, organization=organization)
-        records = (Record(f"demo event {i}", ev) for i, ev in enumerate(gen, start=1))
-        with _progress() as bar:
-            bar.total = events
-            summary = _pipeline(settings, db).run(records, progress=bar.update)
+        summary = _ingest_demo(settings, db, users=users, days=days, events=events, seed=seed,
+                               organization=organization)
     finally:
         db.close()
     _report(summary)
     click.echo(f"organization {organization}")
 
+
+DEMO_ORG = "5f0000000000000000000001"
+
+
+def _ingest_demo(settings: Settings, db: Any, users: int = 50, days: int = 30, events: int = 5000, seed: int = 1,
+                 organization: str = DEMO_ORG) -> Any:
+    """The demo history through the normal pipeline (shared by `demo` and `serve --demo`)."""
+    from app.demo import generate
+    from app.records import Record
+
+    gen = generate(users=users, days=days, events=events, seed=seed, organization=organization)
+    records = (Record(f"demo event {i}", ev) for i, ev in enumerate(gen, start=1))
+    with _progress() as bar:
+        bar.total = events
+        return _pipeline(settings, db).run(records, progress=bar.update)
+
+
+# --- retention -------------------------------------------------------------------------------------------------
+@main.command()
+@click.option("--keep", metavar="WINDOW", help="keep this much history, e.g. 90d, 12w, 24h, 1y "
+                                               "(default: INSIGHTGRAPH_RETENTION; unset: keep forever)")
+@click.option("--dry-run/--yes", "dry_run", default=True, show_default=True,
+              help="--dry-run (the default) only reports; --yes deletes")
+@click.option("--organization", "orgs", multiple=True, metavar="ORG", help="only this organization (repeatable)")
+@click.option("--batch-size", default=5000, show_default=True, help="events deleted per transaction")
+@click.pass_context
+def retention(ctx: click.Context, keep: str | None, dry_run: bool, orgs: tuple[str, ...], batch_size: int) -> None:
+    """Delete raw events older than the retention window, keeping the access history.
+
+    Deleted: events (by their timestamp) older than the window, with their links. Kept, so that who had access
+    to what, and when, stays answerable for any date: users, groups, systems and the other entity nodes, IP
+    nodes, the temporal access edges (MEMBER_OF, HAS_ACCESS_TO, ASSOCIATED_WITH) and every association_change
+    event whatever its age. The access intervals of a connection are recomputed from all of its association
+    events whenever a new one arrives (late or out of order), so those events are kept; they are a small share.
+
+    Without --yes nothing is deleted: it prints what would go, per organization. Deletion runs in batches of one
+    transaction each, so it may be interrupted and re-run. An old event delivered again after its deletion is
+    stored again and goes at the next run.
+    """
+    from app.events import format_ms
+    from app.runtime import open_database
+    from graph import retention as ret
+
+    settings = _settings(ctx)
+    window = keep or settings.retention
+    if not window:
+        click.echo("retention is not configured (no --keep, INSIGHTGRAPH_RETENTION unset): events are kept forever")
+        return
+    try:
+        cutoff = ret.cutoff_for(window)
+    except ret.RetentionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--keep / INSIGHTGRAPH_RETENTION") from None
+    db = open_database(settings)
+    try:
+        click.echo(f"keeping {window}: events before {format_ms(cutoff)} expire")
+        selected = list(orgs) or None
+        results = ret.plan(db, cutoff, selected) if dry_run else ret.apply(db, cutoff, selected, batch_size)
+    finally:
+        db.close()
+    verb = "would delete" if dry_run else "deleted"
+    for res in results:
+        click.echo(f"{res.organization}: {verb} {res.expired if dry_run else res.deleted} events; keeping "
+                   f"{res.kept} older association_change events (the access history is computed from them)")
+    if not results:
+        click.echo("nothing is older than the window")
+    elif dry_run:
+        click.echo("dry run: nothing was deleted; run again with --yes to delete")
+    else:
+        click.echo(f"deleted {sum(r.deleted for r in results)} events in {len(results)} organization(s)")
+
+
+# --- serve -----------------------------------------------------------------------------------------------------
+@main.command()
+@click.option("--host", help="bind address (INSIGHTGRAPH_HOST, default 127.0.0.1)")
+@click.option("--port", type=int, help="HTTP port (INSIGHTGRAPH_PORT, default 8000)")
+@click.option("--demo", is_flag=True, help=f"ingest the demo history (organization {DEMO_ORG}) first, unless present")
+@click.option("--allow-unready", is_flag=True,
+              help="start even when Neo4j is unreachable: /readyz and API requests answer 503 until it is back")
+@click.option("--shutdown-timeout", default=30, show_default=True,
+              help="seconds in-flight requests get to finish after SIGTERM/SIGINT")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool, allow_unready: bool,
+          shutdown_timeout: int) -> None:
+    """Run the HTTP service: GraphQL at /graphql, the REST API, /healthz, /readyz, /metrics.
+
+    Without INSIGHTGRAPH_NEO4J_URI the managed local Neo4j is started first (and left running). Logs are JSON
+    lines on stderr, one per request.
+    """
+    import uvicorn
+
+    from app.observability import configure_logging
+    from app.runtime import open_database
+    from app.server import create_app
+
+    settings = _settings(ctx)
+    if host:
+        settings.host = host
+    if port:
+        settings.port = port
+    try:
+        db = open_database(settings)
+        try:
+            if demo:
+                found = db.read("MATCH (e:Event {organization: $org}) RETURN e.id LIMIT 1", org=DEMO_ORG)
+                if not found:
+                    _report(_ingest_demo(settings, db))
+                click.echo(f"demo organization {DEMO_ORG}; create a key for it with: insightgraph keys create "
+                           f"--org {DEMO_ORG}", err=True)
+        finally:
+            db.close()
+    except DatabaseUnavailable as exc:
+        if not allow_unready:
+            raise
+        click.echo(f"warning: {exc}; serving anyway (--allow-unready): /readyz answers 503 until Neo4j is back",
+                   err=True)
+    configure_logging(settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False,
+                timeout_graceful_shutdown=shutdown_timeout, lifespan="on", server_header=False)
+
+
+# --- keys ------------------------------------------------------------------------------------------------------
+@main.group()
+def keys() -> None:
+    """API keys: stored as a hash in Neo4j; a secret is shown once, when it is created."""
+
+
+@keys.command("create")
+@click.option("--org", "orgs", multiple=True, required=True, metavar="ORG", help="organization (repeatable)")
+@click.option("--scope", type=click.Choice(["read", "ingest", "admin"]), default="read", show_default=True)
+@click.option("--name", default="", help="a label to recognise the key by")
+@click.pass_context
+def keys_create(ctx: click.Context, orgs: tuple[str, ...], scope: str, name: str) -> None:
+    """Create a key; the secret is the last line of the output (and is not stored anywhere)."""
+    from app.runtime import open_database
+    from graph.keys import create_key
+
+    db = open_database(_settings(ctx))
+    try:
+        key, secret = create_key(db, list(orgs), scope, name)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    finally:
+        db.close()
+    click.echo(f"created key {key.id} (scope {key.scope}) for {', '.join(key.organizations)}"
+               + (f" named {key.name!r}" if key.name else ""))
+    click.echo("the secret follows; it is shown only now: send it as the x-api-key header")
+    click.echo(secret)
+
+
+@keys.command("list")
+@click.pass_context
+def keys_list(ctx: click.Context) -> None:
+    """Every key: id, scope, organizations, name, created, revoked (never the secret)."""
+    from app.events import format_ms
+    from app.runtime import open_database
+    from graph.keys import list_keys
+
+    db = open_database(_settings(ctx))
+    try:
+        found = list_keys(db)
+    finally:
+        db.close()
+    for k in found:
+        state = f"revoked {format_ms(k.revoked)}" if k.revoked is not None else "active"
+        click.echo(f"{k.id}  {k.scope:<6}  {','.join(k.organizations)}  {k.name or '-'}  "
+                   f"created {format_ms(k.created)}  {state}")
+    if not found:
+        click.echo("no keys")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@click.pass_context
+def keys_revoke(ctx: click.Context, key_id: str) -> None:
+    """Revoke a key by its id: requests with it get 401 from then on."""
+    from app.runtime import open_database
+    from graph.keys import revoke_key
+
+    db = open_database(_settings(ctx))
+    try:
+        done = revoke_key(db, key_id)
+    finally:
+        db.close()
+    if not done:
+        click.echo(f"error: no active key with id {key_id!r}", err=True)
+        sys.exit(1)
+    click.echo(f"revoked key {key_id}")
 
 if __name__ == "__main__":
     main()

@@ -19,7 +19,7 @@ def open_database(settings: Settings, schema: bool = True) -> Database:
             managed(settings).start()
         except Neo4jError as exc:
             raise DatabaseUnavailable(f"the managed Neo4j could not start: {exc}") from None
-    db = Database(settings.bolt_uri, settings.auth, settings.neo4j_database)
+    db = Database(settings.bolt_uri, settings.auth, settings.neo4j_database, settings.neo4j_retry_seconds)
     try:
         db.verify()
         if schema:

@@ -22,6 +22,7 @@ from app.enrich import Enricher
 from app.gql.context import Context
 from app.gql.schema import schema
 from app.ingest import Pipeline, Summary
+from app.observability import ObservabilityMiddleware, metrics, record_ingest
 from app.records import Record
 from app.settings import Settings
 from graph.db import Database, DatabaseUnavailable
@@ -46,7 +47,8 @@ class Services:
     def db(self) -> Database:
         with self._lock:
             if self._db is None:
-                self._db = Database(self.settings.bolt_uri, self.settings.auth, self.settings.neo4j_database)
+                self._db = Database(self.settings.bolt_uri, self.settings.auth, self.settings.neo4j_database,
+                                    self.settings.neo4j_retry_seconds)
             if not self._schema_ready:
                 self._db.verify()
                 ensure_schema(self._db)
@@ -62,7 +64,9 @@ class Services:
 
     def ingest(self, organization: str, records: list[Record]) -> Summary:
         pipeline = Pipeline(self.db, self.enricher, self.settings.batch_size, organization)
-        return pipeline.run(records, per_event=True)
+        summary = pipeline.run(records, per_event=True)
+        record_ingest(summary, "api")
+        return summary
 
     def close(self) -> None:
         if self._db is not None and self._owns_db:
@@ -130,6 +134,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     routes: list[Any] = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]
@@ -140,7 +145,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     routes += rest_routes
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(AuthMiddleware, get_db=lambda: services.db)],
+        middleware=[Middleware(ObservabilityMiddleware, probe=services.ready),  # outermost: ids, logs, errors
+                    Middleware(AuthMiddleware, get_db=lambda: services.db)],
         lifespan=_lifespan(services),
     )
     app.state.services = services

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     batch_size: int = Field(1000, description="events per ingest transaction")
     max_body_bytes: int = Field(64 * 1024 * 1024, description="largest HTTP ingest body accepted (413 past it)")
     log_level: str = Field("info", description="log level")
+    retention: str | None = Field(None, description="retention: raw events older than this (e.g. 90d, 12w) are "
+                                   "deleted by `insightgraph retention`; unset: keep forever")
+    neo4j_retry_seconds: float = Field(30.0, description="how long a transaction is retried on transient "
+                                       "errors or while Neo4j is unreachable before the request fails")
 
     @property
     def managed(self) -> bool:

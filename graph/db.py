@@ -17,11 +17,14 @@ class DatabaseUnavailable(RuntimeError):
 
 
 class Database:
-    def __init__(self, uri: str, auth: tuple[str, str] | None = None, database: str | None = None) -> None:
+    def __init__(self, uri: str, auth: tuple[str, str] | None = None, database: str | None = None,
+                 retry_seconds: float = 120.0) -> None:
+        """`retry_seconds`: how long a transaction is retried (transient errors, Neo4j away) before it fails;
+        a service wants this short so a request answers 503 instead of hanging."""
         self.uri = uri
         self.database = database
         self.driver = GraphDatabase.driver(
-            uri, auth=auth, max_transaction_retry_time=120.0, connection_acquisition_timeout=30.0,
+            uri, auth=auth, max_transaction_retry_time=retry_seconds, connection_acquisition_timeout=30.0,
             max_connection_pool_size=50, notifications_min_severity="OFF",
         )
 
