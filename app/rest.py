@@ -1,0 +1,393 @@
+"""The vendor-compatible Directory Insights REST API (/insights/directory/v1/events*), our HTTP ingest, and the
+OpenAPI document — thin handlers over app.rest_query (what a body means) and graph.search (the Cypher).
+
+Choices a client can observe, all within the vendor's contract:
+- `/events` streams the stored raw JSON of each event unchanged (no re-serialisation, so bytes are exactly what
+  was ingested plus enrichment); the page's keys are read first, because the headers (X-Result-Count,
+  X-Search_after) must go out before the body, and the events are then loaded by those keys in chunks, so the
+  body is exactly the page the headers describe and a 10,000-event page never sits in memory.
+- X-Search_after is the page's last `[ts_ms, "id"]`; on an empty page it echoes the request's search_after (or
+  `[]`), so a client that resends it unchanged never jumps backwards.
+- `skip` applies to the first page only (no search_after): the paging loop resends the same body each time, and
+  re-applying skip on every page would silently drop events.
+- Every response carries X-Request-Id (an incoming one is honoured); errors are always `{"message": ...}`.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import logging
+import re
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any, Awaitable, Callable, Iterator, Sequence
+
+import ijson
+from neo4j.exceptions import ServiceUnavailable, SessionExpired
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from app import openapi
+from app.auth import AuthError, Principal
+from app.ingest import Summary
+from app.jsonutil import JSONDecodeError, dumpb, loads
+from app.records import Record, read_records
+from app.rest_query import BadRequest, EventQuery, parse_distinct, parse_event_query, parse_interval, project
+from graph.db import Database, DatabaseUnavailable
+from graph.search import (MAX_BUCKETS, count_events, distinct_values, find_event_keys, histogram, load_raw,
+                          time_bounds)
+
+log = logging.getLogger("insightgraph.rest")
+
+BASE = openapi.BASE
+QUERY_MAX_BYTES = 4 * 1024 * 1024  # a query body; ingest bodies are bounded by settings.max_body_bytes instead
+MAX_SKIP = 2**62
+CHUNK = 500  # events per database round trip while streaming a page
+UNITS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
+MONDAY_MS = 4 * UNITS["d"]  # 1970-01-05 was a Monday: week buckets start on Monday
+DB_DOWN = (ServiceUnavailable, SessionExpired, DatabaseUnavailable)
+_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII only: it is echoed into a header and logs
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class ApiError(Exception):
+    """Any non-400 answer a handler decides on (413, 404...): status and the message clients see."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+# --- plumbing: request id, errors, bodies -------------------------------------------------------------------------
+
+
+class RequestIdMiddleware:
+    """Sets X-Request-Id on every response of the routes it wraps, reusing an incoming one when it is sane.
+
+    Idempotent (an id already in the scope or on the response is kept), so it may also be installed app-wide.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        if "request_id" not in state:
+            incoming = Headers(scope=scope).get("x-request-id", "")
+            state["request_id"] = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        rid = state["request_id"]
+
+        async def send_with_id(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "x-request-id" not in headers:
+                    headers.append("X-Request-Id", rid)
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"message": message}, status, headers=headers)
+
+
+def api(methods: Sequence[str] = ("POST",)) -> Callable[[Handler], Handler]:
+    """Turns a handler's exceptions into the contract's `{"message"}` answers (never a bare 500 for bad input)."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            if request.method not in methods:
+                return _error(405, f"{request.method} is not allowed here; use {' or '.join(methods)}",
+                              {"Allow": ", ".join(methods)})
+            try:
+                return await handler(request)
+            except BadRequest as exc:
+                return _error(400, exc.message)
+            except (ApiError, AuthError) as exc:
+                return _error(exc.status, exc.message)
+            except DB_DOWN as exc:
+                log.warning("database unavailable for %s: %s", request.url.path, exc)
+                return _error(503, "the database is unavailable; retry with backoff", {"Retry-After": "5"})
+            except Exception:
+                rid = request.scope.get("state", {}).get("request_id", "-")
+                log.exception("internal error in %s (request id %s)", request.url.path, rid)
+                return _error(500, "internal error; the request id is in the X-Request-Id header")
+
+        return endpoint
+
+    return wrap
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing (413) as soon as it is known to exceed `limit`: Content-Length first, then the
+    bytes actually received (a chunked or lying client cannot get past it)."""
+    declared = request.headers.get("content-length", "")
+    too_large = ApiError(413, f"the body is larger than {limit} bytes")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    buf = bytearray()
+    async for chunk in request.stream():
+        buf += chunk
+        if len(buf) > limit:
+            raise too_large
+    return bytes(buf)
+
+
+async def json_body(request: Request) -> Any:
+    limit = min(QUERY_MAX_BYTES, _services(request).settings.max_body_bytes)
+    data = await read_body(request, limit)
+    if not data.strip():
+        raise BadRequest("body: a JSON object is required")
+    try:
+        return loads(data)
+    except JSONDecodeError as exc:
+        raise BadRequest(f"body: not valid JSON ({exc})") from None
+
+
+def _services(request: Request) -> Any:
+    return request.app.state.services
+
+
+def _principal(request: Request) -> Principal:
+    principal = request.scope.get("state", {}).get("principal")
+    if principal is None:  # only if the auth middleware were missing: refuse rather than serve unscoped
+        raise AuthError(401, "an API key is required: send it as the x-api-key header")
+    return principal
+
+
+async def _db(request: Request) -> Database:
+    """The database, connected lazily in a worker thread (connecting blocks; failing is a 503)."""
+    services = _services(request)
+    return await run_in_threadpool(lambda: services.db)
+
+
+# --- /events ------------------------------------------------------------------------------------------------------
+
+
+@api()
+async def events(request: Request) -> Response:
+    """One page of events in their original shape, with the paging headers every client loop relies on."""
+    query = parse_event_query(await json_body(request))
+    db, org = await _db(request), _principal(request).organization
+    # Skip beyond any real result is an empty page either way; capped so Neo4j's SKIP + LIMIT stays in 64 bits.
+    skip = min(query.skip, MAX_SKIP) if query.search_after is None else 0
+    keys = await run_in_threadpool(find_event_keys, db, org, query.filter, limit=query.limit,
+                                   descending=query.sort == "DESC", after=query.search_after, skip=skip)
+    headers = _page_headers(query, keys)
+    ids = [eid for _, eid in keys]
+    first = await run_in_threadpool(_render_chunk, db, org, ids[:CHUNK], query.fields)  # a 503 still possible here
+    if len(ids) <= CHUNK:
+        return Response(b"[" + first + b"]", media_type="application/json", headers=headers)
+    return StreamingResponse(_page_body(db, org, ids, first, query.fields), media_type="application/json",
+                             headers=headers)
+
+
+def _page_headers(query: EventQuery, keys: list[tuple[int, str]]) -> dict[str, str]:
+    last: list[Any] = list(keys[-1]) if keys else list(query.search_after or [])
+    return {
+        "X-Result-Count": str(len(keys)),
+        "X-Limit": str(query.limit),
+        "X-Sort": query.sort,
+        # ASCII-only JSON: header values are latin-1 on the wire, ids may be any Unicode
+        "X-Search_after": json.dumps(last, separators=(",", ":"), ensure_ascii=True),
+    }
+
+
+def _render_chunk(db: Database, org: str, ids: list[str], fields: tuple[str, ...] | None) -> bytes:
+    """The events of `ids`, in that order, as comma-joined JSON (an id deleted meanwhile is left out)."""
+    if not ids:
+        return b""
+    raws = load_raw(db, org, ids)
+    if fields is None:
+        return b",".join(raws[i].encode() for i in ids if i in raws)
+    return b",".join(dumpb(project(loads(raws[i]), fields)) for i in ids if i in raws)
+
+
+def _page_body(db: Database, org: str, ids: list[str], first: bytes,
+               fields: tuple[str, ...] | None) -> Iterator[bytes]:
+    """The JSON array, chunk by chunk (Starlette iterates a sync generator in a worker thread)."""
+    yield b"[" + first
+    empty = not first
+    for start in range(CHUNK, len(ids), CHUNK):
+        part = _render_chunk(db, org, ids[start:start + CHUNK], fields)
+        if part:
+            yield part if empty else b"," + part
+            empty = False
+    yield b"]"
+
+
+# --- /events/count, /distinct, /interval ----------------------------------------------------------------------
+
+
+@api()
+async def events_count(request: Request) -> Response:
+    query = parse_event_query(await json_body(request))
+    db, org = await _db(request), _principal(request).organization
+    return JSONResponse({"count": await run_in_threadpool(count_events, db, org, query.filter)})
+
+
+@api()
+async def events_distinct(request: Request) -> Response:
+    """Terms-aggregation shape; `limit` caps the buckets and the rest is summed in sum_other_doc_count."""
+    query, field = parse_distinct(await json_body(request))
+    db, org = await _db(request), _principal(request).organization
+    buckets, other = await run_in_threadpool(distinct_values, db, org, query.filter, field, query.limit)
+    return JSONResponse({
+        "buckets": [{"key": value, "doc_count": n} for value, n in buckets],
+        "doc_count_error_upper_bound": 0,
+        "sum_other_doc_count": other,
+    })
+
+
+@api()
+async def events_interval(request: Request) -> Response:
+    """Date-histogram shape: buckets aligned to local midnight of the requested offset (weeks start Monday), empty
+    buckets between the first and the last included, as the vendor's backend does."""
+    query, unit, value, tz = parse_interval(await json_body(request))
+    db, org = await _db(request), _principal(request).organization
+    width = value * UNITS[unit]
+    offset_ms = int(tz.utcoffset(None).total_seconds() * 1000)  # type: ignore[union-attr]
+    origin = -offset_ms + (MONDAY_MS if unit == "w" else 0)
+    bounds = await run_in_threadpool(time_bounds, db, org, query.filter)
+    if bounds is None:
+        return JSONResponse({"buckets": []})
+    lo, hi = (origin + (b - origin) // width * width for b in bounds)
+    if (hi - lo) // width + 1 > MAX_BUCKETS:
+        raise BadRequest(f"interval_unit/interval_value: more than {MAX_BUCKETS} buckets between the first and last "
+                         f"matching event; use a wider interval or a narrower time range")
+    counts = dict(await run_in_threadpool(histogram, db, org, query.filter, width_ms=width, origin_ms=origin))
+    return JSONResponse({"buckets": [
+        {"key": start, "key_as_string": rfc3339(start, tz), "doc_count": counts.get(start, 0)}
+        for start in range(lo, hi + 1, width)
+    ]})
+
+
+_EPOCH = datetime(1970, 1, 1)
+_CYCLE_MS = 146_097 * UNITS["d"]  # 400 Gregorian years: the calendar (and weekdays) repeat exactly
+_MIN_MS = int((datetime.min - _EPOCH).total_seconds()) * 1000
+_MAX_MS = int((datetime(9999, 12, 31) - _EPOCH).total_seconds()) * 1000
+
+
+def rfc3339(ms: int, tz: timezone) -> str:
+    """Epoch ms as RFC 3339 in a fixed offset, with milliseconds ("Z" for UTC). Years outside 1..9999 (a very
+    wide bucket can start there) are shifted by whole 400-year cycles to format, then written with their sign."""
+    local = ms + int(tz.utcoffset(None).total_seconds() * 1000)  # type: ignore[union-attr]
+    cycles = 0
+    if local < _MIN_MS:
+        cycles = -((_MIN_MS - local) // _CYCLE_MS + 1)
+    elif local > _MAX_MS:
+        cycles = (local - _MAX_MS) // _CYCLE_MS + 1
+    text = (_EPOCH + timedelta(milliseconds=local - cycles * _CYCLE_MS)).isoformat(timespec="milliseconds")
+    year = int(text[:4]) + 400 * cycles
+    offset = "Z" if tz.utcoffset(None) == timedelta(0) else tz.tzname(None).removeprefix("UTC")  # type: ignore[union-attr]
+    return f"{'-' if year < 0 else ''}{abs(year):04d}{text[4:]}{offset or 'Z'}"
+
+
+# --- /ingest ------------------------------------------------------------------------------------------------------
+
+
+@api()
+async def ingest(request: Request) -> Response:
+    """Events in, through the CLI's pipeline; the whole body is received (and size-checked) before anything is
+    written, so a 413 never leaves half an upload behind."""
+    principal = _principal(request)
+    principal.require("ingest")
+    services = _services(request)
+    data = await read_body(request, services.settings.max_body_bytes)
+    records = body_records(data, request.headers.get("content-type", ""))
+    try:
+        summary: Summary = await run_in_threadpool(services.ingest, principal.organization, records)
+    except DB_DOWN:
+        raise ApiError(503, "the database became unavailable during ingest; batches written before are kept, "
+                            "and retrying the same body is safe (already-stored events count as duplicates)") from None
+    return JSONResponse(ingest_result(summary))
+
+
+def body_records(data: bytes, content_type: str) -> Any:
+    """Records of an ingest body: a JSON array ("index N"), JSON lines ("line N"), or — as application/json — one
+    event object, pretty-printed or not. Lazy, so the pipeline parses as it writes."""
+    media = content_type.split(";")[0].strip().lower()
+    head = data.lstrip()[:1]
+    if head == b"[":
+        return _array_records(data)
+    if media in ("application/json", "") and head == b"{":
+        try:
+            return [Record("index 0", loads(data))]
+        except JSONDecodeError:
+            pass  # more than one object: JSON lines sent with a loose content type
+    return read_records(io.BytesIO(data))
+
+
+def _array_records(data: bytes) -> Iterator[Record]:
+    """A JSON array's items as records "index N", as app.records reads them. Not app.records itself: its
+    `_Prefixed` stream loses the input when ijson probes it with read(0) (to be fixed there, then use it)."""
+    index = 0
+    try:
+        for value in ijson.items(io.BytesIO(data), "item", use_float=True):
+            yield Record(f"index {index}", value)
+            index += 1
+    except ijson.JSONError as exc:
+        yield Record(f"index {index}", error=f"invalid JSON ({exc}); the rest of the array could not be read")
+
+
+def ingest_result(summary: Summary) -> dict[str, Any]:
+    reasons = {r.where: r.reason for r in summary.rejected}
+    results = [{"where": where, "id": eid or None, "status": status,
+                **({"reason": reasons[where]} if status == "rejected" and where in reasons else {})}
+               for where, eid, status in summary.results or []]
+    results.sort(key=lambda r: int(str(r["where"]).rsplit(" ", 1)[-1]))  # input order (batches report late)
+    return {
+        "accepted": summary.accepted,
+        "duplicates": summary.duplicates,
+        "rejected": [{"where": r.where, "reason": r.reason} for r in summary.rejected],
+        "results": results,
+    }
+
+
+# --- documents and the rest -------------------------------------------------------------------------------------
+
+
+@api(methods=("GET",))
+async def openapi_json(request: Request) -> Response:
+    return JSONResponse(openapi.document())
+
+
+@api(methods=("GET",))
+async def docs(request: Request) -> Response:
+    return HTMLResponse(openapi.DOCS_HTML)
+
+
+@api(methods=("GET", "POST", "PUT", "PATCH", "DELETE"))
+async def not_found(request: Request) -> Response:
+    raise ApiError(404, f"no such endpoint: {request.url.path}; see /openapi.json")
+
+
+def _route(path: str, endpoint: Handler) -> Route:
+    """All methods reach the handler (so a wrong one gets a JSON 405), wrapped for X-Request-Id."""
+    return Route(path, endpoint, methods=ALL_METHODS, middleware=[Middleware(RequestIdMiddleware)])
+
+
+routes: list[Route] = [
+    _route(f"{BASE}/events", events),
+    _route(f"{BASE}/events/count", events_count),
+    _route(f"{BASE}/events/distinct", events_distinct),
+    _route(f"{BASE}/events/interval", events_interval),
+    _route(f"{BASE}/ingest", ingest),
+    _route("/openapi.json", openapi_json),
+    _route("/docs", docs),
+    _route(BASE + "/{rest:path}", not_found),
+]
