@@ -10,7 +10,8 @@ Choices a client can observe, all within the vendor's contract:
   `[]`), so a client that resends it unchanged never jumps backwards.
 - `skip` applies to the first page only (no search_after): the paging loop resends the same body each time, and
   re-applying skip on every page would silently drop events.
-- Every response carries X-Request-Id (an incoming one is honoured); errors are always `{"message": ...}`.
+- Errors are always `{"message": ...}`: bad input 400 naming the field, Neo4j away 503 (the app-wide
+  ObservabilityMiddleware then treats the database as down, and sets X-Request-Id on every response).
 """
 
 from __future__ import annotations
@@ -19,16 +20,12 @@ import functools
 import io
 import json
 import logging
-import re
-import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Iterator, Sequence
 
 import ijson
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -52,7 +49,6 @@ CHUNK = 500  # events per database round trip while streaming a page
 UNITS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
 MONDAY_MS = 4 * UNITS["d"]  # 1970-01-05 was a Monday: week buckets start on Monday
 DB_DOWN = (ServiceUnavailable, SessionExpired, DatabaseUnavailable)
-_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII only: it is echoed into a header and logs
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -68,36 +64,7 @@ class ApiError(Exception):
         self.message = message
 
 
-# --- plumbing: request id, errors, bodies -------------------------------------------------------------------------
-
-
-class RequestIdMiddleware:
-    """Sets X-Request-Id on every response of the routes it wraps, reusing an incoming one when it is sane.
-
-    Idempotent (an id already in the scope or on the response is kept), so it may also be installed app-wide.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        state = scope.setdefault("state", {})
-        if "request_id" not in state:
-            incoming = Headers(scope=scope).get("x-request-id", "")
-            state["request_id"] = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        rid = state["request_id"]
-
-        async def send_with_id(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                if "x-request-id" not in headers:
-                    headers.append("X-Request-Id", rid)
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
+# --- plumbing: errors, bodies -------------------------------------------------------------------------
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -377,8 +344,8 @@ async def not_found(request: Request) -> Response:
 
 
 def _route(path: str, endpoint: Handler) -> Route:
-    """All methods reach the handler (so a wrong one gets a JSON 405), wrapped for X-Request-Id."""
-    return Route(path, endpoint, methods=ALL_METHODS, middleware=[Middleware(RequestIdMiddleware)])
+    """All methods reach the handler, so a wrong one gets a JSON 405 rather than Starlette's plain text."""
+    return Route(path, endpoint, methods=ALL_METHODS)
 
 
 routes: list[Route] = [

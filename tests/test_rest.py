@@ -374,7 +374,7 @@ def test_auth(world: World) -> None:
     c = world.client
     assert c.post(f"{V1}/events", json=body()).status_code == 401
     r = c.post(f"{V1}/events", json=body(), headers={"x-api-key": "nope"})
-    assert r.status_code == 401 and "message" in r.json()
+    assert r.status_code == 401 and "message" in r.json() and r.headers["x-request-id"]
     r = c.post(f"{V1}/events", json=body(), headers={"x-api-key": world.key_b, "x-org-id": world.a})
     assert r.status_code == 403 and "message" in r.json()
 
