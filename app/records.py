@@ -58,6 +58,8 @@ class _Prefixed:
         self.head, self.stream = head, stream
 
     def read(self, n: int = -1) -> bytes:
+        if n == 0:  # ijson probes with read(0); it must not swallow the stream
+            return b""
         if self.head:
             out, self.head = self.head + self.stream.read(max(n - 1, 0) if n > 0 else -1), b""
             return out

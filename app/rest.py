@@ -289,26 +289,12 @@ def body_records(data: bytes, content_type: str) -> Any:
     event object, pretty-printed or not. Lazy, so the pipeline parses as it writes."""
     media = content_type.split(";")[0].strip().lower()
     head = data.lstrip()[:1]
-    if head == b"[":
-        return _array_records(data)
     if media in ("application/json", "") and head == b"{":
         try:
             return [Record("index 0", loads(data))]
         except JSONDecodeError:
             pass  # more than one object: JSON lines sent with a loose content type
     return read_records(io.BytesIO(data))
-
-
-def _array_records(data: bytes) -> Iterator[Record]:
-    """A JSON array's items as records "index N", as app.records reads them. Not app.records itself: its
-    `_Prefixed` stream loses the input when ijson probes it with read(0) (to be fixed there, then use it)."""
-    index = 0
-    try:
-        for value in ijson.items(io.BytesIO(data), "item", use_float=True):
-            yield Record(f"index {index}", value)
-            index += 1
-    except ijson.JSONError as exc:
-        yield Record(f"index {index}", error=f"invalid JSON ({exc}); the rest of the array could not be read")
 
 
 def ingest_result(summary: Summary) -> dict[str, Any]:

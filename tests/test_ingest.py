@@ -156,3 +156,14 @@ def test_organization_is_enforced_when_given(db, org):
     assert summary.accepted == 2 and len(summary.rejected) == 2
     assert all("organization" in r.reason for r in summary.rejected)
     assert db.read("MATCH (e:Event {organization: $o}) RETURN count(e) AS n", o=other) == [{"n": 0}]
+
+
+def test_a_json_array_file_is_read_whole(db, org):
+    import io
+
+    from app.ingest import Pipeline
+    from app.records import read_records
+
+    events = sample_events(org)
+    summary = Pipeline(db).run(read_records(io.BytesIO(b"  \n" + json.dumps(events).encode())))
+    assert (summary.accepted, summary.rejected) == (12, [])
