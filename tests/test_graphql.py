@@ -194,3 +194,67 @@ def test_abuse_is_refused_fast(db, org, client, key):
     from graphql import get_introspection_query
 
     assert "errors" not in gql(client, key, get_introspection_query())  # GraphiQL's own query still works
+
+
+ENGINEERING = "5eda6c004fd13527dcd9cd10"
+GITHUB = "5ed0aa0e4fd13527dcd9aa01"
+BUILD01 = "5ed0bb0e4fd13527dcd9bb01"
+
+ACCESS = """query($at: DateTime) { user(username: "slucero") { access(asOf: $at) {
+  resource { id name type } paths { kind hops { source { name } target { name } relationship
+    grantedBy { id initiator { email } clientIp } } } } } }"""
+
+
+def test_access_as_of_an_instant_with_the_granting_path(db, org, client, key):
+    ingest(db, sample_events(org))
+    access = data(client, key, ACCESS, {"at": "2020-06-10T00:00:00Z"})["user"]["access"]
+    by_id = {a["resource"]["id"]: a for a in access}
+    assert {GITHUB, BUILD01} <= set(by_id)
+    for rid in (GITHUB, BUILD01):
+        path = by_id[rid]["paths"][0]
+        assert path["kind"] == "group"
+        assert [h["target"]["name"] for h in path["hops"]][0] == "Engineering"
+        assert {h["grantedBy"]["initiator"]["email"] for h in path["hops"]} == {"admin@example.org"}
+    later = data(client, key, ACCESS, {"at": "2020-06-21T00:00:00Z"})["user"]["access"]
+    assert not {GITHUB, BUILD01} & {a["resource"]["id"] for a in later}
+
+    diff = data(client, key, """{ user(id: "%s") { accessDiff(from: "2020-06-10T00:00:00Z", to: "2020-06-21T00:00:00Z")
+        { gained { resource { id } } lost { resource { id name } events { id } } } } }""" % SLUCERO)
+    lost = {c["resource"]["id"]: [e["id"] for e in c["events"]] for c in diff["user"]["accessDiff"]["lost"]}
+    assert lost == {GITHUB: ["5ee0000a4fd13527dcd9cf00"], BUILD01: ["5ee0000a4fd13527dcd9cf00"]}
+    assert diff["user"]["accessDiff"]["gained"] == []
+
+    path = data(client, key, """query($to: ID!, $at: DateTime) { user(id: "%s") { accessPath(to: $to, asOf: $at) {
+        hops { relationship grantedBy { initiator { email } } } } } }""" % SLUCERO, {"to": BUILD01, "at": "2020-06-10T00:00:00Z"})
+    assert [h["relationship"] for h in path["user"]["accessPath"][0]["hops"]] == ["MEMBER_OF", "HAS_ACCESS_TO"]
+    none = data(client, key, """query($to: ID!) { user(id: "%s") { accessPath(to: $to, asOf: "2020-06-21T00:00:00Z")
+        { kind } } }""" % SLUCERO, {"to": BUILD01})
+    assert none["user"]["accessPath"] == []
+
+
+def test_lifecycle_in_order_and_neighbours(db, org, client, key):
+    ingest(db, sample_events(org))
+    d = data(client, key, """{ user(username: "slucero") { lifecycle { id timestamp kind eventType
+        initiator { email } clientIp counterpart { name } changes { field to: to } } }
+        group(name: "Engineering") { members(asOf: "2020-06-10T00:00:00Z") { member { name } direct } }
+        system(id: "%s") { whoCanAccess(asOf: "2020-06-10T00:00:00Z") { user { name } } } }""" % BUILD01)
+    story = d["user"]["lifecycle"]
+    assert story[0]["kind"] == "created" and story[0]["initiator"]["email"] == "admin@example.org"
+    assert [e["timestamp"] for e in story] == sorted(e["timestamp"] for e in story)
+    kinds = [e["kind"] for e in story]
+    assert kinds.index("association_added") < kinds.index("association_removed") < kinds.index("suspended")
+    assert {"name": "Engineering"} in [e["counterpart"] for e in story]
+    assert d["group"]["members"] == [{"member": {"name": "slucero"}, "direct": True}]
+    assert d["system"]["whoCanAccess"] == [{"user": {"name": "slucero"}}]
+
+
+def test_traversals_never_cross_organizations(db, org, client, key):
+    ingest(db, sample_events(org))
+    other = new_org()
+    theirs = sample_events(other)
+    theirs = [ev for ev in theirs if ev["id"] != "5ee0000a4fd13527dcd9cf00"]  # in B, the access is never revoked
+    ingest(db, theirs)
+    later = data(client, key, ACCESS, {"at": "2020-06-21T00:00:00Z"})["user"]["access"]
+    assert later == []
+    b = data(client, make_key(db, other), ACCESS, {"at": "2020-06-21T00:00:00Z"})["user"]["access"]
+    assert {GITHUB, BUILD01} <= {a["resource"]["id"] for a in b}

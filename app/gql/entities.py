@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import strawberry
 from strawberry.types import Info
 
+from datetime import datetime
+
+from app.gql import traversals as tv
 from app.gql.context import Context
-from app.gql.filters import EventFilter
+from app.gql.filters import EventFilter, FilterError, to_ms
+from graph import traversals as graph_traversals
 from app.gql.types import Entity, EventConnection, Order, actor_filter, events_connection, global_id
 from app.filters import match
 from graph.entities import EntityNode
+
+
+def _ms(value: Optional[datetime]) -> Optional[int]:
+    return None if value is None else to_ms(value)
 
 
 class _Base:
     """Helpers shared by the entity types (`_node` is declared on the Entity interface)."""
 
     _node: EntityNode
+
+    async def _ask(self, info: Info[Context, None], fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run a graph traversal for this entity in the caller's organization; GraphQL objects out."""
+        ctx = info.context
+        return tv.convert(await ctx.run(fn, ctx.db, ctx.org, self._node.id, *args, **kwargs))
 
     def _p(self, key: str) -> Optional[str]:
         v = self._node.props.get(key)
@@ -42,6 +55,41 @@ class User(_Base, Entity):
                      after: Optional[str] = None, order: Order = Order.DESC) -> EventConnection:
         return await self._events(info, filter, first, after, order)
 
+    @strawberry.field(description="The user's story in order: created, updated (with changes), suspended, "
+                                  "password/MFA, group and resource associations, deleted; who did it, from where.")
+    async def lifecycle(self, info: Info[Context, None], from_: Annotated[Optional[datetime], strawberry.argument(
+            name="from")] = None, to: Optional[datetime] = None) -> list[tv.AuditEntry]:
+        return await self._ask(info, graph_traversals.lifecycle, _ms(from_), _ms(to))
+
+    @strawberry.field(description="Per resource the user authenticated to: first/last seen, successes, failures, "
+                                  "MFA share, countries and client IPs.")
+    async def access_history(self, info: Info[Context, None], from_: Annotated[Optional[datetime],
+                             strawberry.argument(name="from")] = None,
+                             to: Optional[datetime] = None) -> list[tv.ResourceAccess]:
+        return await self._ask(info, graph_traversals.access_history, _ms(from_), _ms(to))
+
+    @strawberry.field(description="Groups the user was in at that instant (now by default), direct and nested.")
+    async def groups(self, info: Info[Context, None], as_of: Optional[datetime] = None) -> list[tv.GroupMembership]:
+        return await self._ask(info, graph_traversals.groups_as_of, _ms(as_of))
+
+    @strawberry.field(description="Resources the user could reach at that instant (now by default), each with "
+                                  "every path that grants it.")
+    async def access(self, info: Info[Context, None], as_of: Optional[datetime] = None) -> list[tv.EffectiveAccess]:
+        return await self._ask(info, graph_traversals.access_as_of, _ms(as_of))
+
+    @strawberry.field(description="Why the user can reach that resource at that instant: every hop with the event "
+                                  "that granted it, the admin who did it, when and from where. Empty: no path.")
+    async def access_path(self, info: Info[Context, None], to: strawberry.ID,
+                          as_of: Optional[datetime] = None) -> list[tv.AccessPath]:
+        return await self._ask(info, graph_traversals.access_path, str(to), _ms(as_of))
+
+    @strawberry.field(description="Resources gained and lost between two instants, with the events that did it.")
+    async def access_diff(self, info: Info[Context, None], from_: Annotated[datetime, strawberry.argument(
+            name="from")], to: datetime) -> tv.AccessDiff:
+        if to_ms(to) < to_ms(from_):
+            raise FilterError("to: must not be before `from`")
+        return await self._ask(info, graph_traversals.access_diff, to_ms(from_), to_ms(to))
+
 
 @strawberry.type
 class Admin(_Base, Entity):
@@ -56,6 +104,14 @@ class Admin(_Base, Entity):
                      after: Optional[str] = None, order: Order = Order.DESC) -> EventConnection:
         return await self._events(info, filter, first, after, order)
 
+    @strawberry.field(description="Everything this admin changed, newest first (logins left out unless asked).")
+    async def changes(self, info: Info[Context, None], from_: Annotated[Optional[datetime], strawberry.argument(
+            name="from")] = None, to: Optional[datetime] = None, first: int = 100,
+            include_logins: bool = False) -> list[tv.AuditEntry]:
+        if not 0 < first <= 10_000:
+            raise FilterError("first: must be between 1 and 10000")
+        return await self._ask(info, graph_traversals.admin_changes, _ms(from_), _ms(to), first, include_logins)
+
 
 @strawberry.type
 class Group(_Base, Entity):
@@ -69,6 +125,11 @@ class Group(_Base, Entity):
     async def events(self, info: Info[Context, None], filter: Optional[EventFilter] = None, first: int = 100,
                      after: Optional[str] = None, order: Order = Order.DESC) -> EventConnection:
         return await self._events(info, filter, first, after, order)
+
+    @strawberry.field(description="Members at that instant (now by default): users and nested groups of a user "
+                                  "group, systems of a system group.")
+    async def members(self, info: Info[Context, None], as_of: Optional[datetime] = None) -> list[tv.GroupMember]:
+        return await self._ask(info, graph_traversals.members_as_of, _ms(as_of))
 
 
 @strawberry.type
@@ -85,6 +146,17 @@ class System(_Base, Entity):
                      after: Optional[str] = None, order: Order = Order.DESC) -> EventConnection:
         return await self._events(info, filter, first, after, order)
 
+    @strawberry.field(description="Users who could reach it at that instant (now by default), with their paths.")
+    async def who_can_access(self, info: Info[Context, None],
+                             as_of: Optional[datetime] = None) -> list[tv.PrincipalAccess]:
+        return await self._ask(info, graph_traversals.who_can_access, _ms(as_of))
+
+    @strawberry.field(description="Users who authenticated to it in the window, with counts.")
+    async def who_accessed(self, info: Info[Context, None], from_: Annotated[Optional[datetime],
+                           strawberry.argument(name="from")] = None,
+                           to: Optional[datetime] = None) -> list[tv.Accessor]:
+        return await self._ask(info, graph_traversals.who_accessed, _ms(from_), _ms(to))
+
 
 @strawberry.type
 class Application(_Base, Entity):
@@ -98,6 +170,17 @@ class Application(_Base, Entity):
     async def events(self, info: Info[Context, None], filter: Optional[EventFilter] = None, first: int = 100,
                      after: Optional[str] = None, order: Order = Order.DESC) -> EventConnection:
         return await self._events(info, filter, first, after, order)
+
+    @strawberry.field(description="Users who could reach it at that instant (now by default), with their paths.")
+    async def who_can_access(self, info: Info[Context, None],
+                             as_of: Optional[datetime] = None) -> list[tv.PrincipalAccess]:
+        return await self._ask(info, graph_traversals.who_can_access, _ms(as_of))
+
+    @strawberry.field(description="Users who authenticated to it in the window, with counts.")
+    async def who_accessed(self, info: Info[Context, None], from_: Annotated[Optional[datetime],
+                           strawberry.argument(name="from")] = None,
+                           to: Optional[datetime] = None) -> list[tv.Accessor]:
+        return await self._ask(info, graph_traversals.who_accessed, _ms(from_), _ms(to))
 
 
 @strawberry.type(description="Any other directory object (RADIUS/LDAP server, policy, command, ...)")

@@ -17,7 +17,9 @@ from app.fields import UnknownField, lookup
 from app.gql.context import Context, Forbidden
 from app.gql.entities import Admin, Application, Group, IPAddress, System, User, wrap
 from app.gql.limits import IntrospectionLimit
-from app.gql.filters import EventFilter, FilterError, to_filter_tree
+from app.gql import traversals as tv
+from app.gql.filters import EventFilter, FilterError, to_filter_tree, to_ms
+from graph import traversals
 from app.gql.types import (Entity, Event, EventConnection, Order, events_connection, parse_global_id)
 from app.filters import MATCH_ALL
 from app.live import follow
@@ -185,6 +187,36 @@ class Query:
         ctx = info.context
         found = await ctx.run(load_ip, ctx.db, ctx.org, address)
         return IPAddress(address=address.strip().lower()) if found else None
+
+    @strawberry.field(description="Users with at least `threshold` failed authentications within `window` "
+                                  "(e.g. \"10m\").")
+    async def failed_login_bursts(self, info: Info[Context, None], window: str, threshold: int = 5,
+                                  from_: Annotated[Optional[datetime], strawberry.argument(name="from")] = None,
+                                  to: Optional[datetime] = None) -> list[tv.FailedLoginBurst]:
+        if not 1 < threshold <= 10_000:
+            raise FilterError("threshold: must be between 2 and 10000")
+        ctx = info.context
+        return tv.convert(await ctx.run(traversals.failed_login_bursts, ctx.db, ctx.org, _interval(window),
+                                        threshold, _ms(from_), _ms(to)))
+
+    @strawberry.field(description="Successful logins to a resource after the user's path to it ended, or after "
+                                  "the user was suspended or deleted.")
+    async def access_after_revocation(self, info: Info[Context, None], from_: Annotated[
+            Optional[datetime], strawberry.argument(name="from")] = None,
+            to: Optional[datetime] = None) -> list[tv.AccessAfterRevocation]:
+        ctx = info.context
+        return tv.convert(await ctx.run(traversals.access_after_revocation, ctx.db, ctx.org, _ms(from_), _ms(to)))
+
+    @strawberry.field(description="Successful logins from a country the user had never logged in from before.")
+    async def new_country_logins(self, info: Info[Context, None], from_: Annotated[
+            Optional[datetime], strawberry.argument(name="from")] = None,
+            to: Optional[datetime] = None) -> list[tv.NewCountryLogin]:
+        ctx = info.context
+        return tv.convert(await ctx.run(traversals.new_country_logins, ctx.db, ctx.org, _ms(from_), _ms(to)))
+
+
+def _ms(value: Optional[datetime]) -> Optional[int]:
+    return None if value is None else to_ms(value)
 
 
 @strawberry.type

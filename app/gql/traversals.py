@@ -1,0 +1,261 @@
+"""GraphQL types for the investigator's questions: lifecycle, access at an instant and the paths that grant it,
+diffs, who could reach / did reach a resource, and the investigation helpers.
+
+Each type mirrors a frozen dataclass of `graph.traversals` (the Cypher lives there); `convert` maps one onto the
+other, turning epoch-ms fields into DateTimes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any, Optional
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from app.events import ENTITY_LABELS
+from app.gql.context import Context
+from app.gql.types import Entity, ms_to_dt
+from graph import traversals as t
+
+TIME_FIELDS = {"ts", "since", "until", "first_seen", "last_seen", "last_success", "start", "end", "at", "from_ms",
+               "to_ms"}
+RENAMED = {"ts": "timestamp", "from_ms": "from_", "to_ms": "to", "from_value": "from_", "to_value": "to"}
+
+
+@strawberry.type(description="A directory object as a traversal saw it; `entity` loads its node.")
+class ObjectRef:
+    label: str = strawberry.field(description="node label (User, Group, System, Application, ...) or Service")
+    type: str = strawberry.field(description="the vendor's object type, e.g. user_group, system, application")
+    id: strawberry.ID
+    name: Optional[str]
+
+    @strawberry.field
+    async def entity(self, info: Info[Context, None]) -> Optional[Entity]:
+        from app.gql.entities import wrap
+
+        if self.label not in ENTITY_LABELS:
+            return None
+        node = await info.context.entities(self.label).load(str(self.id))
+        return wrap(node) if node is not None else None
+
+
+@strawberry.type
+class Actor:
+    type: str
+    id: Optional[str]
+    email: Optional[str]
+    username: Optional[str]
+
+    @strawberry.field
+    def name(self) -> Optional[str]:
+        return self.email or self.username or self.id
+
+
+@strawberry.type(description="The event behind a change: when, by whom, from where.")
+class EventSummary:
+    id: strawberry.ID
+    timestamp: datetime
+    event_type: str
+    service: str
+    initiator: Optional[Actor]
+    client_ip: Optional[str]
+    country: Optional[str]
+    success: Optional[bool]
+
+
+@strawberry.type(description="One edge of a grant path, valid from `since` until `until` (null while valid).")
+class AccessHop:
+    source: ObjectRef
+    target: ObjectRef
+    relationship: str = strawberry.field(description="MEMBER_OF or HAS_ACCESS_TO")
+    since: datetime
+    until: Optional[datetime]
+    granted_by_event: strawberry.ID
+    revoked_by_event: Optional[strawberry.ID]
+    granted_by: Optional[EventSummary]
+    revoked_by: Optional[EventSummary]
+
+
+@strawberry.type
+class AccessPath:
+    kind: str = strawberry.field(description="direct, group, nested_group (+system_group)")
+    since: datetime = strawberry.field(description="since when every hop of this path has been valid together")
+    until: Optional[datetime]
+    hops: list[AccessHop]
+
+
+@strawberry.type
+class EffectiveAccess:
+    resource: ObjectRef
+    paths: list[AccessPath]
+
+
+@strawberry.type
+class GroupMembership:
+    group: ObjectRef
+    direct: bool
+    depth: int
+    paths: list[AccessPath]
+
+
+@strawberry.type
+class GroupMember:
+    member: ObjectRef
+    direct: bool
+    depth: int
+    paths: list[AccessPath]
+
+
+@strawberry.type
+class PrincipalAccess:
+    user: ObjectRef
+    paths: list[AccessPath]
+
+
+@strawberry.type
+class AccessChange:
+    resource: ObjectRef
+    events: list[EventSummary] = strawberry.field(description="the events that granted (gained) or revoked (lost)")
+    paths: list[AccessPath]
+
+
+@strawberry.type
+class AccessDiff:
+    from_: datetime = strawberry.field(name="from")
+    to: datetime
+    gained: list[AccessChange]
+    lost: list[AccessChange]
+
+
+@strawberry.type
+class Change:
+    field: str
+    from_: Optional[JSON] = strawberry.field(name="from")
+    to: Optional[JSON]
+
+
+@strawberry.type
+class Association:
+    op: str
+    source: ObjectRef
+    target: ObjectRef
+    relationship: Optional[str]
+
+
+@strawberry.type(description="One entry of a user's story or an admin's changes.")
+class AuditEntry:
+    id: strawberry.ID
+    timestamp: datetime
+    event_type: str
+    service: str
+    kind: str = strawberry.field(description="created, updated, suspended, unsuspended, activated, deleted, "
+                                             "password, mfa, locked, unlocked, admin_granted, admin_revoked, login, "
+                                             "association_added/removed/updated, other")
+    initiator: Optional[Actor]
+    target: Optional[ObjectRef]
+    client_ip: Optional[str]
+    country: Optional[str]
+    success: Optional[bool]
+    changes: list[Change]
+    association: Optional[Association]
+    counterpart: Optional[ObjectRef] = strawberry.field(description="the other end of an association")
+
+
+@strawberry.type
+class ResourceAccess:
+    resource: ObjectRef
+    first_seen: datetime
+    last_seen: datetime
+    last_success: Optional[datetime]
+    attempts: int
+    successes: int
+    failures: int
+    mfa_share: float = strawberry.field(description="share of attempts made with MFA, 0..1")
+    countries: list[str]
+    client_ips: list[str]
+
+
+@strawberry.type
+class Accessor:
+    user: Optional[ObjectRef]
+    username: Optional[str]
+    first_seen: datetime
+    last_seen: datetime
+    last_success: Optional[datetime]
+    attempts: int
+    successes: int
+    failures: int
+    mfa_share: float
+    countries: list[str]
+    client_ips: list[str]
+
+
+@strawberry.type
+class FailedLoginBurst:
+    user: Optional[ObjectRef]
+    username: Optional[str]
+    start: datetime
+    end: datetime
+    count: int
+    client_ips: list[str]
+    countries: list[str]
+    services: list[str]
+    event_ids: list[strawberry.ID]
+
+
+@strawberry.type
+class RevocationReason:
+    kind: str = strawberry.field(description="access_revoked, user_suspended or user_deleted")
+    at: datetime
+    event: Optional[EventSummary]
+
+
+@strawberry.type
+class AccessAfterRevocation:
+    event: EventSummary
+    user: ObjectRef
+    resource: ObjectRef
+    reasons: list[RevocationReason]
+
+
+@strawberry.type
+class NewCountryLogin:
+    event: EventSummary
+    user: Optional[ObjectRef]
+    username: Optional[str]
+    country: str
+    previous_countries: list[str]
+
+
+TYPES: dict[type, Any] = {
+    t.Ref: ObjectRef, t.Actor: Actor, t.EventRef: EventSummary, t.Hop: AccessHop, t.AccessPath: AccessPath,
+    t.EffectiveAccess: EffectiveAccess, t.GroupMembership: GroupMembership, t.GroupMember: GroupMember,
+    t.PrincipalAccess: PrincipalAccess, t.AccessChange: AccessChange, t.AccessDiff: AccessDiff, t.Change: Change,
+    t.Association: Association, t.AuditEntry: AuditEntry, t.ResourceAccess: ResourceAccess, t.Accessor: Accessor,
+    t.FailedLoginBurst: FailedLoginBurst, t.RevocationReason: RevocationReason,
+    t.AccessAfterRevocation: AccessAfterRevocation, t.NewCountryLogin: NewCountryLogin,
+}
+
+
+def convert(value: Any, name: str = "") -> Any:
+    """A traversal result (dataclasses, tuples, epoch ms) as the GraphQL objects above."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        cls = TYPES[type(value)]
+        wanted = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else None
+        kwargs = {}
+        for f in dataclasses.fields(value):
+            key = RENAMED.get(f.name, f.name)
+            if wanted is not None and key not in wanted:
+                continue
+            kwargs[key] = convert(getattr(value, f.name), f.name)
+        return cls(**kwargs)
+    if isinstance(value, (tuple, list)):
+        return [convert(v, name) for v in value]
+    if name in TIME_FIELDS and isinstance(value, int):
+        return ms_to_dt(value)
+    if name == "id" or name.endswith("_event"):
+        return value if value is None else strawberry.ID(str(value))
+    return value
