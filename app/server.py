@@ -80,6 +80,12 @@ class GraphQLView(GraphQL):
         super().__init__(schema, **kwargs)
         self.services = services
 
+    @property
+    def graphql_ide_html(self) -> str:
+        from app.gql.examples import inject
+
+        return inject(super().graphql_ide_html)
+
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
         principal = request.scope.get("state", {}).get("principal")
         return Context(db=self.services.db, principal=principal, services=self.services)

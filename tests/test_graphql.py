@@ -258,3 +258,20 @@ def test_traversals_never_cross_organizations(db, org, client, key):
     assert later == []
     b = data(client, make_key(db, other), ACCESS, {"at": "2020-06-21T00:00:00Z"})["user"]["access"]
     assert {GITHUB, BUILD01} <= {a["resource"]["id"] for a in b}
+
+
+def test_graphiql_opens_with_examples_that_run_on_demo_data(db, client):
+    import json as _json
+
+    from app.demo import generate
+    from app.gql.examples import EXAMPLES
+
+    page = client.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200 and "defaultTabs" in page.text and "Lifecycle" in page.text
+    org = new_org()
+    ingest(db, list(generate(users=30, days=20, events=3000, seed=1, organization=org)))
+    key = make_key(db, org)
+    for example in EXAMPLES[:3]:
+        variables = _json.loads(example.get("variables") or "{}")
+        d = data(client, key, example["query"], variables)
+        assert d and all(v is not None for v in d.values()), example["query"][:60]
