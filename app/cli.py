@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
+from neo4j.exceptions import ConfigurationError
+from pydantic import ValidationError
 
 from app.settings import Settings
 from graph.db import DatabaseUnavailable
@@ -24,7 +27,10 @@ class _Errors(click.Group):
         try:
             return super().invoke(ctx)
         except (DatabaseUnavailable, Neo4jError) as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {' '.join(str(exc).split())}", err=True)  # one line, also for multi-line causes
+            sys.exit(1)
+        except ConfigurationError as exc:  # e.g. a malformed INSIGHTGRAPH_NEO4J_URI
+            click.echo(f"error: cannot use Neo4j at {_settings(ctx).bolt_uri}: {' '.join(str(exc).split())}", err=True)
             sys.exit(1)
 
 
@@ -37,7 +43,13 @@ class _Errors(click.Group):
 def main(ctx: click.Context, **overrides: Any) -> None:
     """insightgraph: identity audit events as a graph."""
     ctx.ensure_object(dict)
-    ctx.obj["settings"] = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    logging.getLogger("neo4j").setLevel(logging.ERROR)  # its retry warnings are noise at a terminal; errors say it
+    try:
+        ctx.obj["settings"] = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:  # an INSIGHTGRAPH_* variable that does not parse: say which, no traceback
+        raise click.ClickException("; ".join(
+            f"INSIGHTGRAPH_{'_'.join(map(str, e['loc'])).upper()}={e.get('input')!r}: {e['msg']}" for e in exc.errors()
+        )) from None
 
 
 # --- neo4j -----------------------------------------------------------------------------------------------------
@@ -281,6 +293,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool, al
         click.echo(f"warning: {exc}; serving anyway (--allow-unready): /readyz answers 503 until Neo4j is back",
                    err=True)
     configure_logging(settings.log_level)
+    logging.getLogger("neo4j").setLevel(logging.WARNING)  # in the service log, the driver's retries are worth seeing
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False,
                 timeout_graceful_shutdown=shutdown_timeout, lifespan="on", server_header=False)
 

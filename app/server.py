@@ -22,7 +22,7 @@ from app.enrich import Enricher
 from app.gql.context import Context
 from app.gql.schema import schema
 from app.ingest import Pipeline, Summary
-from app.observability import ObservabilityMiddleware, metrics, record_ingest
+from app.observability import ObservabilityMiddleware, is_unavailable, metrics, record_ingest
 from app.records import Record
 from app.settings import Settings
 from graph.db import Database, DatabaseUnavailable
@@ -75,6 +75,20 @@ class Services:
         self.enricher.close()
 
 
+class _RequestContext(Context):
+    """Notes in the request state when a resolver's database call found Neo4j unreachable."""
+
+    request_state: dict[str, Any] | None = None
+
+    async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().run(fn, *args, **kwargs)
+        except Exception as exc:
+            if self.request_state is not None and is_unavailable(exc):
+                self.request_state["neo4j_unavailable"] = True
+            raise
+
+
 class GraphQLView(GraphQL):
     def __init__(self, services: Services, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
@@ -88,7 +102,15 @@ class GraphQLView(GraphQL):
 
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
         principal = request.scope.get("state", {}).get("principal")
-        return Context(db=self.services.db, principal=principal, services=self.services)
+        ctx = _RequestContext(db=self.services.db, principal=principal, services=self.services)
+        ctx.request_state = request.scope.setdefault("state", {})
+        return ctx
+
+    async def process_result(self, request: Any, result: Any) -> Any:  # type: ignore[override]
+        """Neo4j lost during a resolver: a 503 (from the error middleware), not a masked error in a 200."""
+        if request.scope.get("state", {}).get("neo4j_unavailable"):
+            raise DatabaseUnavailable("Neo4j became unreachable during the request")
+        return await super().process_result(request, result)
 
     async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
         """Browsers cannot set headers on a WebSocket: the key may come in the connection_init payload."""

@@ -1,0 +1,431 @@
+"""Faults: Neo4j crashing under a CLI ingest and under a running service, the service killed mid-ingest, eight
+concurrent writers of the same events, and the HTTP error boundary.
+
+The crash tests run their own managed Neo4j (own home, own port, small heap), so killing it never disturbs the
+other tests; "crash" is SIGKILL, harsher than a clean stop: what was acknowledged must survive the recovery.
+The service under test is a real `insightgraph serve` subprocess, driven over HTTP with httpx.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import logging
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+from neo4j.exceptions import ServiceUnavailable
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from app.demo import generate
+from app.ingest import Pipeline
+from app.observability import JsonFormatter, ObservabilityMiddleware
+from app.records import Record
+from app.settings import Settings
+from graph.db import Database, DatabaseUnavailable
+from graph.keys import create_key
+from graph.managed import ManagedNeo4j
+from tests.conftest import ingest, new_org
+
+ROOT = Path(__file__).resolve().parents[1]
+REST = importlib.util.find_spec("app.rest") is not None  # the HTTP ingest endpoint, when that module exists
+RETRY_SECONDS = "2"  # the services under test give up on Neo4j after this, so outages answer 503 quickly
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def crash(neo: ManagedNeo4j) -> None:
+    """SIGKILL the private Neo4j (no checkpoint, no clean shutdown) and wait until its port is closed."""
+    pid = neo.pid()
+    if pid is not None:
+        os.kill(pid, signal.SIGKILL)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+    neo.pid_file.unlink(missing_ok=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", neo.port)) != 0:
+                return
+        time.sleep(0.1)
+
+
+def count(db: Database, org: str) -> int:
+    return db.read("MATCH (e:Event {organization: $org}) RETURN count(e) AS n", org=org)[0]["n"]
+
+
+def ids(db: Database, org: str) -> set[str]:
+    return {r["id"] for r in db.read("MATCH (e:Event {organization: $org}) RETURN e.id AS id", org=org)}
+
+
+def demo_events(org: str, n: int, seed: int) -> list[dict[str, Any]]:
+    return list(generate(users=40, days=20, events=n, seed=seed, organization=org))
+
+
+def intervals(db: Database, org: str) -> list[tuple]:
+    rows = db.read(
+        """MATCH (a {organization: $org})-[r:MEMBER_OF|HAS_ACCESS_TO|ASSOCIATED_WITH]->(b)
+           RETURN type(r) AS t, a.id AS a, b.id AS b, r.since AS since, r.until AS until,
+                  r.granted_by_event AS g, r.revoked_by_event AS v""", org=org)
+    return sorted((r["t"], r["a"], r["b"], r["since"], r["until"], r["g"], r["v"]) for r in rows)
+
+
+class Private:
+    """The private Neo4j, an env pointing subprocesses at it, and a Database for the test's own checks."""
+
+    def __init__(self, neo: ManagedNeo4j, home: Path) -> None:
+        self.neo, self.home = neo, home
+        self.db = Database(neo.uri, retry_seconds=5)
+        self.env = {**os.environ, "INSIGHTGRAPH_HOME": str(home), "INSIGHTGRAPH_NEO4J_URI": neo.uri,
+                    "INSIGHTGRAPH_NEO4J_RETRY_SECONDS": RETRY_SECONDS, "INSIGHTGRAPH_BATCH_SIZE": "250",
+                    "PYTHONPATH": str(ROOT)}
+
+    def restart(self) -> None:
+        self.neo.start()
+        self.db.close()
+        self.db = Database(self.neo.uri, retry_seconds=5)
+
+
+@pytest.fixture(scope="module")
+def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Private]:
+    home = tmp_path_factory.mktemp("neo4j-faults")
+    shared = Settings().home / "neo4j"
+    (home / "neo4j").mkdir()
+    for part in ("lib", "classes"):  # reuse the resolved jars and the compiled launcher when they are there
+        if (shared / part).exists():
+            (home / "neo4j" / part).symlink_to(shared / part)
+    neo = ManagedNeo4j(home, free_port(), heap="512m", pagecache="256m")
+    neo.start()
+    p = Private(neo, home)
+    from graph.schema import ensure_schema
+
+    ensure_schema(p.db)
+    yield p
+    p.db.close()
+    crash(neo)
+
+
+class Service:
+    """`insightgraph serve` as a subprocess on a free port."""
+
+    def __init__(self, private: Private, tmp: Path, *flags: str, wait: bool = True) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = tmp / f"serve-{self.port}.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port), "--shutdown-timeout", "5", *flags],
+            env=private.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(self.log, "wb"),
+            start_new_session=True)
+        if wait:
+            self.wait_up()
+
+    def wait_up(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"serve exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}"
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"serve did not come up:\n{self.log.read_text()[-3000:]}")
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if httpx.get(f"{self.base}/readyz", timeout=10).status_code == 200:
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"serve did not become ready:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def stop(self) -> bool:
+        """SIGTERM: uvicorn's graceful shutdown, then the lifespan closes the driver (uvicorn re-raises the signal
+        once it is done, so the exit status says SIGTERM; the log says whether the shutdown was clean)."""
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(30)
+        return code in (0, -signal.SIGTERM) and "Application shutdown complete" in self.log.read_text()
+
+
+def post_events(svc: Service, key: str, events: list[dict[str, Any]], timeout: float = 120) -> tuple[int, Any]:
+    """(status, {"accepted", "duplicates", "rejected"}) through the HTTP ingest (REST when present, else GraphQL)."""
+    headers = {"x-api-key": key, "content-type": "application/json"}
+    if REST:
+        r = httpx.post(f"{svc.base}/insights/directory/v1/ingest", content=json.dumps(events), headers=headers,
+                       timeout=timeout)
+        body = r.json()
+        if r.status_code == 200:
+            body = {"accepted": body["accepted"], "duplicates": body["duplicates"], "rejected": len(body["rejected"])}
+        return r.status_code, body
+    query = "mutation($e: [JSON!]!) { ingestEvents(events: $e) { accepted duplicates rejected } }"
+    r = httpx.post(f"{svc.base}/graphql", json={"query": query, "variables": {"e": events}}, headers=headers,
+                   timeout=timeout)
+    body = r.json()
+    if r.status_code == 200 and body.get("data"):
+        body = body["data"]["ingestEvents"]
+    return r.status_code, body
+
+
+def event_count(svc: Service, key: str, timeout: float = 30) -> httpx.Response:
+    return httpx.post(f"{svc.base}/graphql", json={"query": "{ eventCount }"}, headers={"x-api-key": key},
+                      timeout=timeout)
+
+
+# --- (a) the CLI ingest when Neo4j crashes under it -------------------------------------------------------------
+@pytest.mark.slow
+def test_cli_ingest_when_neo4j_crashes_midway(private: Private, tmp_path: Path) -> None:
+    org = new_org()
+    events = demo_events(org, 1200, seed=21)
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    cmd = [sys.executable, "-m", "app.cli", "ingest", str(path)]
+    proc = subprocess.Popen(cmd, env=private.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while count(private.db, org) < 250:  # a batch or more are committed: crash in the middle
+        assert proc.poll() is None and time.monotonic() < deadline, "the ingest finished before the crash"
+        time.sleep(0.05)
+    crash(private.neo)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, (out, err)
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: ingest stopped") and "re-run the same command" in last, err
+
+    private.restart()
+    committed = count(private.db, org)
+    assert 250 <= committed < len(events)  # what was committed before the crash survived its recovery
+    rerun = subprocess.run(cmd, env=private.env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"accepted {len(events) - committed}, already present {committed}, rejected 0" in rerun.stdout
+    assert ids(private.db, org) == {e["id"] for e in events}  # every event, each exactly once (ids are unique)
+    assert count(private.db, org) == len(events)
+
+
+# --- (b) the service killed during a large HTTP ingest ----------------------------------------------------------
+@pytest.mark.slow
+def test_service_killed_during_http_ingest_then_retry_is_exactly_once(private: Private, tmp_path: Path) -> None:
+    org = new_org()
+    key = create_key(private.db, [org], "ingest", "faults")[1]
+    events = demo_events(org, 2000, seed=22)
+    svc = Service(private, tmp_path)
+    outcome: dict[str, Any] = {}
+
+    def send() -> None:
+        try:
+            outcome["response"] = post_events(svc, key, events)
+        except httpx.TransportError as exc:
+            outcome["error"] = exc
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    deadline = time.monotonic() + 60
+    while count(private.db, org) < 250:
+        assert sender.is_alive() and time.monotonic() < deadline, f"the ingest ended before the kill: {outcome}"
+        time.sleep(0.05)
+    svc.kill()  # SIGKILL: no graceful shutdown, the in-flight request is cut
+    sender.join(30)
+    assert "error" in outcome, outcome  # the client got no answer, so it must retry
+    partial = count(private.db, org)
+    assert 250 <= partial < len(events)
+
+    svc = Service(private, tmp_path)
+    status, body = post_events(svc, key, events)  # the client retries the very same batch
+    assert status == 200, body
+    assert body == {"accepted": len(events) - partial, "duplicates": partial, "rejected": 0}
+    assert ids(private.db, org) == {e["id"] for e in events}
+    status, body = post_events(svc, key, events[:100])  # and once more: nothing changes
+    assert (status, body) == (200, {"accepted": 0, "duplicates": 100, "rejected": 0})
+    assert count(private.db, org) == len(events)
+    assert svc.stop()  # graceful shutdown on SIGTERM
+
+
+# --- (d) Neo4j away under running services: health vs readiness, 503s, durability, recovery --------------------
+@pytest.mark.slow
+def test_neo4j_outage_while_serving(private: Private, tmp_path: Path) -> None:
+    org = new_org()
+    key = create_key(private.db, [org], "ingest", "faults")[1]
+    svc = Service(private, tmp_path)
+    acked = demo_events(org, 300, seed=23)
+    status, body = post_events(svc, key, acked)
+    assert (status, body["accepted"]) == (200, len(acked))
+
+    crash(private.neo)
+    # a service started while Neo4j is away: refuses without --allow-unready, serves 503s with it
+    refused = subprocess.run([sys.executable, "-m", "app.cli", "serve", "--port", str(free_port())],
+                             env=private.env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines()[-1].startswith("error: cannot reach Neo4j")
+    unready = Service(private, tmp_path, "--allow-unready")
+
+    for s in (svc, unready):
+        assert httpx.get(f"{s.base}/healthz").status_code == 200
+        r = httpx.get(f"{s.base}/readyz", timeout=10)
+        assert r.status_code == 503 and r.json()["message"]
+        t0 = time.monotonic()
+        r = event_count(s, key)
+        assert r.status_code == 503, r.text
+        assert r.json()["message"] and r.headers["x-request-id"] and "Traceback" not in r.text
+        assert time.monotonic() - t0 < 15
+        t0 = time.monotonic()
+        assert event_count(s, key).status_code == 503
+        assert time.monotonic() - t0 < 1.5  # known down: answered without waiting for the driver's retries
+        status, body = post_events(s, key, acked[:10])
+        assert status == 503 and body["message"], body
+    metrics = httpx.get(f"{svc.base}/metrics").text
+    assert "insightgraph_neo4j_unavailable_total" in metrics and 'route="/graphql",status="503"' in metrics
+
+    private.restart()
+    assert ids(private.db, org) == {e["id"] for e in acked}  # everything acknowledged survived the crash
+    for s in (svc, unready):  # both recover by themselves
+        s.wait_ready(30)
+        r = event_count(s, key)
+        assert r.status_code == 200 and r.json()["data"]["eventCount"] == len(acked), r.text
+    assert svc.stop() and unready.stop()
+    assert "Traceback" not in svc.log.read_text() + unready.log.read_text()
+
+
+# --- (c) eight concurrent writers of the same events ------------------------------------------------------------
+@pytest.mark.slow
+def test_concurrent_overlapping_writers_store_each_event_once(db: Database) -> None:
+    org, reference = new_org(), new_org()
+    events = demo_events(org, 6000, seed=24)
+    assoc = [e for e in events if e["event_type"] == "association_change"]
+    chosen = assoc + [e for e in events if e["event_type"] != "association_change"][:600]
+    assert len(assoc) > 40
+    summaries: list[Any] = []
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        mine = copy.deepcopy(chosen)
+        random.Random(n).shuffle(mine)
+        mine = mine[: len(mine) * 3 // 4] + mine  # some events twice in one writer's stream as well
+        try:
+            records = [Record(f"index {i}", ev) for i, ev in enumerate(mine)]
+            summaries.append(Pipeline(db, None, 40, org).run(records))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert not errors, errors
+    assert sum(s.accepted for s in summaries) == len(chosen)  # each event accepted by exactly one writer
+    assert all(not s.rejected for s in summaries)
+    assert count(db, org) == len(chosen)
+
+    serial = copy.deepcopy(chosen)
+    for ev in serial:
+        ev["organization"] = reference
+    assert ingest(db, serial).accepted == len(chosen)
+    got, want = intervals(db, org), intervals(db, reference)
+    assert got == want and len(got) > 10
+
+
+# --- the error boundary, in process ---------------------------------------------------------------------------
+def _boom(exc: BaseException) -> Any:
+    async def endpoint(request: Request) -> Any:
+        raise exc
+    return endpoint
+
+
+async def _ok(request: Request) -> JSONResponse:
+    return JSONResponse({"ok": True})
+
+
+def _app(probe: Any = None) -> Starlette:
+    return Starlette(routes=[
+        Route("/down", _boom(ServiceUnavailable("connection refused"))),
+        Route("/gone", _boom(DatabaseUnavailable("cannot reach Neo4j at bolt://secret-host:7687"))),
+        Route("/bug", _boom(KeyError("boom"))),
+        Route("/ok", _ok),
+    ], middleware=[Middleware(ObservabilityMiddleware, probe=probe)])
+
+
+def test_error_boundary_answers_json_with_request_ids(caplog: pytest.LogCaptureFixture) -> None:
+    with TestClient(_app(), raise_server_exceptions=False) as client, caplog.at_level(logging.INFO):
+        r = client.get("/down", headers={"x-request-id": "req-1"})
+        assert r.status_code == 503 and r.headers["x-request-id"] == "req-1"
+        assert r.json()["message"] == "the database is unavailable; retry with backoff"
+        r = client.get("/gone")
+        assert r.status_code == 503 and "secret-host" not in r.text and len(r.headers["x-request-id"]) == 32
+        r = client.get("/bug?token=ig_query", headers={"x-request-id": "bad id\twith tab", "x-api-key": "ig_secret"})
+        rid = r.headers["x-request-id"]
+        assert r.status_code == 500 and r.json() == {"message": "internal error", "request_id": rid}
+        assert rid != "bad id\twith tab" and "ig_secret" not in r.text
+        assert client.get("/ok").headers["x-request-id"]
+    logged = [rec for rec in caplog.records if getattr(rec, "request_id", None) == rid]
+    assert any(rec.exc_info for rec in logged)  # the traceback is in the log, not in the answer
+    lines = [rec for rec in logged if rec.getMessage() == "request"]
+    assert lines and lines[0].status == 500 and lines[0].method == "GET" and lines[0].path == "/bug"
+    formatted = [json.loads(JsonFormatter().format(rec)) for rec in logged]
+    assert all("ig_secret" not in json.dumps(line) and "ig_query" not in json.dumps(line) for line in formatted)
+    assert formatted[-1]["request_id"] == rid and formatted[-1]["duration_ms"] >= 0
+    assert any("traceback" in line for line in formatted)
+
+
+def test_known_down_skips_the_database_until_a_probe_succeeds() -> None:
+    calls: list[int] = []
+    state = {"up": False}
+
+    def probe() -> bool:
+        calls.append(1)
+        return state["up"]
+
+    with TestClient(_app(probe), raise_server_exceptions=False) as client:
+        assert client.get("/down").status_code == 503  # marks the database down
+        assert client.get("/ok").status_code == 503 and len(calls) == 1  # probed at once: still down
+        assert client.get("/ok").status_code == 503 and len(calls) == 1  # within the interval: no probe
+        assert client.get("/healthz").status_code == 404  # public paths are never held back
+        state["up"] = True
+        time.sleep(1.05)
+        assert client.get("/ok").status_code == 200 and len(calls) == 2
+
+
+
+
+def test_graphql_resolver_losing_neo4j_answers_503(client: TestClient, key: str, monkeypatch: pytest.MonkeyPatch,
+                                                   app: Starlette) -> None:
+    """Neo4j lost after authentication, inside a resolver: a 503 the client retries, not a masked 200."""
+    import graph.search
+
+    def lost(*args: Any, **kwargs: Any) -> int:
+        raise ServiceUnavailable("connection lost")
+
+    monkeypatch.setattr(graph.search, "count_events", lost)
+    r = client.post("/graphql", json={"query": "{ eventCount }"}, headers={"x-api-key": key, "x-request-id": "q-7"})
+    assert r.status_code == 503, r.text
+    assert r.json()["message"] and r.headers["x-request-id"] == "q-7"
+    # the shared app must not stay "known down": Neo4j is up, so the next request goes through after a probe
+    monkeypatch.undo()
+    r = client.post("/graphql", json={"query": "{ eventCount }"}, headers={"x-api-key": key})
+    assert r.status_code == 200 and r.json()["data"]["eventCount"] == 0
