@@ -13,6 +13,9 @@ from typing import Any, Iterable, Literal
 Kind = Literal["str", "key", "bool", "int", "float", "time"]
 
 
+MAX_VALUE_LENGTH = 4096  # a longer query value is refused, not searched: nothing real is that long
+
+
 class UnknownField(ValueError):
     """A dot path that is not a known event field."""
 
@@ -37,6 +40,8 @@ class Field:
         """Turn a query value into this field's search key (booleans may arrive as strings; case is ignored)."""
         if value is None:
             return None
+        if isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
+            raise ValueError(f"field {self.path!r}: a value longer than {MAX_VALUE_LENGTH} characters matches nothing")
         if self.kind == "bool":
             if isinstance(value, bool):
                 return value

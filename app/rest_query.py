@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any, Sequence
 
 from app.events import SERVICE_ALIASES, SERVICES, EventError, parse_timestamp
-from app.fields import CONTAINERS, FIELDS, Field, UnknownField, is_projectable, lookup
+from app.fields import MAX_VALUE_LENGTH, CONTAINERS, FIELDS, Field, UnknownField, is_projectable, lookup
 from app.filters import MATCH_ALL, Exact, Match, Node, Not, Or, Text, TimeRange, all_of
 
 DEFAULT_LIMIT = 1000
@@ -295,6 +295,9 @@ def _text(q: Any, exact: Any) -> Node | None:
     for name, value in (("q", q), ("exact_match", exact)):
         if value is not None and not isinstance(value, str):
             raise BadRequest(f"{name}: must be a string, not {_json_type(value)}")
+    for name, value in (("q", q), ("exact_match", exact)):
+        if value is not None and len(value) > MAX_VALUE_LENGTH:
+            raise BadRequest(f"{name}: longer than {MAX_VALUE_LENGTH} characters")
     q = (q or "").strip()
     exact = exact or ""
     if q and exact:

@@ -63,15 +63,21 @@ def ingest(db: Database, events: list[Any], batch_size: int = 1000, organization
 def snapshot(db: Database, org: str) -> dict[str, Any]:
     """Everything an organization holds in the graph, as comparable data (write tokens left out)."""
     volatile = {"batch", "lock", "ingested"}  # write tokens and the database clock at write time
-    nodes = db.read(
-        "MATCH (n {organization: $org}) RETURN labels(n) AS labels, properties(n) AS props", org=org
-    )
-    rels = db.read(
-        """MATCH (a {organization: $org})-[r]->(b)
-           RETURN type(r) AS type, labels(a)[0] + ':' + coalesce(a.id, a.address) AS a,
-                  labels(b)[0] + ':' + coalesce(b.id, b.address) AS b, properties(r) AS props""",
-        org=org,
-    )
+    from app.events import ENTITY_LABELS
+
+    # Label by label through each label's (organization, key) index: an unlabelled match would scan every node.
+    keyed = [(label, "id") for label in ("Event", *ENTITY_LABELS)] + [("IPAddress", "address"), ("AccessPair", "key")]
+    nodes: list[dict[str, Any]] = []
+    rels: list[dict[str, Any]] = []
+    for label, key in keyed:
+        where = f"MATCH (a:{label}) WHERE a.organization = $org AND a.{key} IS NOT NULL"
+        nodes += db.read(f"{where} RETURN labels(a) AS labels, properties(a) AS props", org=org)
+        rels += db.read(
+            f"""{where} MATCH (a)-[r]->(b)
+               RETURN type(r) AS type, labels(a)[0] + ':' + coalesce(a.id, a.address) AS a,
+                      labels(b)[0] + ':' + coalesce(b.id, b.address) AS b, properties(r) AS props""",
+            org=org,
+        )
     def norm(value: Any) -> Any:  # the organization id itself is neutralised, so two orgs' graphs compare
         if isinstance(value, str):
             return "\n".join(sorted(value.replace(org, "ORG").split("\n")))

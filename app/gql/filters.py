@@ -14,7 +14,7 @@ import strawberry
 from app.events import SERVICE_ALIASES, SERVICES
 from app.fields import UnknownField
 from app.filters import MATCH_ALL, Contains, Match, Node, Not, Or, Text, TimeRange, all_of, ip_in, match
-from app.fields import lookup
+from app.fields import MAX_VALUE_LENGTH, lookup
 
 MAX_FILTER_NODES = 1000
 MAX_FILTER_DEPTH = 32
@@ -155,6 +155,8 @@ class _Builder:
                 raise FilterError(f"{loc}.clientIp: {exc}") from None
         if f.country is not None:
             parts.append(self.leaf(f"{loc}.country", "geoip.country_code", f.country))
+        if f.text is not None and len(f.text) > MAX_VALUE_LENGTH:
+            raise FilterError(f"{loc}.text: longer than {MAX_VALUE_LENGTH} characters")
         if f.text is not None and f.text.strip():
             parts.append(Text(f.text.strip().lower()))
         for i, cond in enumerate(f.fields or []):
@@ -168,6 +170,8 @@ class _Builder:
                     field = lookup(cond.path)
                 except UnknownField as exc:
                     raise FilterError(f"{where}.path: {exc}") from None
+                if len(cond.contains) > MAX_VALUE_LENGTH:
+                    raise FilterError(f"{where}.contains: longer than {MAX_VALUE_LENGTH} characters")
                 self.count += 1
                 parts.append(Contains(field, str(cond.contains).lower()))
         for name, items in (("and", f.and_), ("or", f.or_), ("not", f.not_)):
