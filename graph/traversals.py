@@ -372,6 +372,24 @@ _HOPS = (f"[r IN rels | {{rel: type(r), src: {_node('startNode(r)')}, dst: {_nod
          f"since: r.since, until: r.until, granted: r.granted_by_event, revoked: r.revoked_by_event}}]")
 
 
+def _with_events(subject: str) -> str:
+    """The end of a path statement: one row holding every (subject, hops) row, and the events that granted or
+    revoked any hop (each once), so paths and their events cost one round trip instead of two."""
+    return f"""
+WITH {subject} AS subject, {_HOPS} AS hops
+WITH collect({{subject: subject, hops: hops}}) AS rows
+CALL (rows) {{
+  UNWIND rows AS row
+  UNWIND row.hops AS h
+  UNWIND [h.granted, h.revoked] AS eid
+  WITH DISTINCT eid WHERE eid IS NOT NULL
+  MATCH (e:Event {{organization: $org, id: eid}})
+  RETURN collect({{id: e.id, ts: e.ts, event_type: e.event_type, service: e.service, raw: e.raw}}) AS events
+}}
+RETURN rows, events
+"""
+
+
 def _reach(valid: Callable[[str], str], carry: str) -> str:
     """From a bound user `u` to every resource `res` it reaches through relationships passing `valid`, as `rels`
     (user-side MEMBER_OF chain, the grant, then the system's MEMBER_OF when the grant is to a system group).
@@ -390,7 +408,8 @@ WITH {carry}, coalesce(sys, x) AS res, rels
 _ACCESS_AT = (
     "MATCH (u:User {organization: $org, id: $uid})"
     + _reach(_valid_at, "u")
-    + f"WHERE $rid IS NULL OR res.id = $rid\nRETURN {_ref('res')} AS subject, {_HOPS} AS hops"
+    + "WHERE $rid IS NULL OR res.id = $rid"
+    + _with_events(_ref('res'))
 )
 
 # Every path (not only currently valid ones) from some users to some resources, for reachability timelines.
@@ -415,9 +434,7 @@ CALL (x) {{
   MATCH (x)-[s:MEMBER_OF WHERE {_valid_at('s')}]->(sg:Group {{organization: $org, kind: 'system'}})
   MATCH p = {user_chain}(sg)
   RETURN u, relationships(p) + [s] AS rels
-}}
-RETURN {_ref('u')} AS subject, {_HOPS} AS hops
-"""
+}}""" + _with_events(_ref('u'))
 
 
 _WHO_CAN_ACCESS = {label: _who_can_access_query(label) for label in ENTITY_LABELS}
@@ -425,17 +442,13 @@ _WHO_CAN_ACCESS = {label: _who_can_access_query(label) for label in ENTITY_LABEL
 _GROUPS_AT = f"""
 MATCH p = (u:User {{organization: $org, id: $uid}})
           (()-[m:MEMBER_OF WHERE {_valid_at('m')}]->(:Group {{organization: $org}})){{1,{MAX_MEMBER_HOPS}}}(grp)
-WITH grp, relationships(p) AS rels
-RETURN {_ref('grp')} AS subject, {_HOPS} AS hops
-"""
+WITH grp, relationships(p) AS rels""" + _with_events(_ref('grp'))
 
 _MEMBERS_AT = f"""
 MATCH (grp:Group {{organization: $org, id: $gid}})
 MATCH p = (member {{organization: $org}})
           (()-[m:MEMBER_OF WHERE {_valid_at('m')}]->(:Group {{organization: $org}})){{1,{MAX_MEMBER_HOPS}}}(grp)
-WITH member, relationships(p) AS rels
-RETURN {_ref('member')} AS subject, {_HOPS} AS hops
-"""
+WITH member, relationships(p) AS rels""" + _with_events(_ref('member'))
 
 # Patterns from an anchor to its events leave `e` unlabelled on purpose: only events have these relationships,
 # and without the label the planner cannot choose to scan the organization's events by time instead.
@@ -721,9 +734,14 @@ def _span(pairs: Iterable[tuple[int, int | None]]) -> tuple[int, int | None]:
     return since, until
 
 
-def _paths(db: Database, organization: str, rows: list[dict[str, Any]]) -> dict[Ref, list[AccessPath]]:
-    """Rows of (subject, hops) -> the subject's paths, with the granting/revoking events resolved in one query."""
-    events = _event_refs(db, organization, (i for r in rows for h in r["hops"] for i in (h["granted"], h["revoked"])))
+def _read_paths(db: Database, query: str, **params: Any) -> dict[Ref, list[AccessPath]]:
+    """Run a path statement (ending in `_with_events`) -> each subject's paths, events resolved."""
+    found = db.read(query, **params)[0]
+    return _paths(found["rows"], {e["id"]: _event_ref(e) for e in found["events"]})
+
+
+def _paths(rows: list[dict[str, Any]], events: dict[str, EventRef]) -> dict[Ref, list[AccessPath]]:
+    """Rows of (subject, hops) and the stored events among their granting/revoking ones -> the subject's paths."""
     out: dict[Ref, list[AccessPath]] = defaultdict(list)
     for row in rows:
         hops = tuple(
@@ -747,23 +765,23 @@ def _sorted_items(paths: dict[Ref, list[AccessPath]]) -> list[tuple[Ref, tuple[A
 
 def groups_as_of(db: Database, organization: str, user_id: str, as_of_ms: int | None = None) -> list[GroupMembership]:
     """The user's groups at the instant, direct and through nested groups (up to MAX_MEMBER_HOPS)."""
-    rows = db.read(_GROUPS_AT, org=organization, uid=user_id, t=_at(as_of_ms))
+    found = _read_paths(db, _GROUPS_AT, org=organization, uid=user_id, t=_at(as_of_ms))
     return [GroupMembership(ref, paths[0].kind == "direct", len(paths[0].hops), paths)
-            for ref, paths in _sorted_items(_paths(db, organization, rows))]
+            for ref, paths in _sorted_items(found)]
 
 
 def access_as_of(db: Database, organization: str, user_id: str, as_of_ms: int | None = None) -> list[EffectiveAccess]:
     """Every resource the user could reach at the instant, with all grant paths (direct, through user groups,
     nested groups, and system groups), each hop valid at that instant. One traversal."""
-    rows = db.read(_ACCESS_AT, org=organization, uid=user_id, rid=None, t=_at(as_of_ms))
-    return [EffectiveAccess(ref, paths) for ref, paths in _sorted_items(_paths(db, organization, rows))]
+    found = _read_paths(db, _ACCESS_AT, org=organization, uid=user_id, rid=None, t=_at(as_of_ms))
+    return [EffectiveAccess(ref, paths) for ref, paths in _sorted_items(found)]
 
 
 def access_path(db: Database, organization: str, user_id: str, resource_id: str,
                 as_of_ms: int | None = None) -> list[AccessPath]:
     """Why this user can reach that resource at the instant: every grant path; empty when none."""
-    rows = db.read(_ACCESS_AT, org=organization, uid=user_id, rid=resource_id, t=_at(as_of_ms))
-    return [p for paths in _paths(db, organization, rows).values() for p in paths]
+    found = _read_paths(db, _ACCESS_AT, org=organization, uid=user_id, rid=resource_id, t=_at(as_of_ms))
+    return [p for paths in found.values() for p in paths]
 
 
 def access_diff(db: Database, organization: str, user_id: str, from_ms: int, to_ms: int) -> AccessDiff:
@@ -794,9 +812,9 @@ def access_diff(db: Database, organization: str, user_id: str, from_ms: int, to_
 def members_as_of(db: Database, organization: str, group_id: str, as_of_ms: int | None = None) -> list[GroupMember]:
     """A group's members at the instant: users and nested groups of a user group (with the users of those),
     systems of a system group."""
-    rows = db.read(_MEMBERS_AT, org=organization, gid=group_id, t=_at(as_of_ms))
+    found = _read_paths(db, _MEMBERS_AT, org=organization, gid=group_id, t=_at(as_of_ms))
     out = []
-    for ref, paths in _sorted_items(_paths(db, organization, rows)):
+    for ref, paths in _sorted_items(found):
         out.append(GroupMember(ref, paths[0].kind == "direct", len(paths[0].hops), paths))
     return out
 
@@ -808,8 +826,8 @@ def who_can_access(db: Database, organization: str, resource_id: str,
     found = _find_by_id(db, organization, resource_id)
     if found is None:
         return []
-    rows = db.read(_WHO_CAN_ACCESS[found.label], org=organization, rid=resource_id, t=_at(as_of_ms))
-    return [PrincipalAccess(ref, paths) for ref, paths in _sorted_items(_paths(db, organization, rows))]
+    paths = _read_paths(db, _WHO_CAN_ACCESS[found.label], org=organization, rid=resource_id, t=_at(as_of_ms))
+    return [PrincipalAccess(ref, p) for ref, p in _sorted_items(paths)]
 
 
 # ---- events -------------------------------------------------------------------------------------------------
