@@ -31,12 +31,17 @@ class StoredEvent:
 
 # Every event has a ts; saying so lets the planner seek the (organization, ts) index for an organization's events
 # instead of scanning every organization's (a composite index needs a predicate on each of its properties).
-IN_ORG = "e.organization = $org AND e.ts IS NOT NULL"
+# A range true of every ts rather than `e.ts IS NOT NULL`: the index seek answers it whole. With IS NOT NULL beside
+# a time filter the planner re-checked it row by row and read every scanned event's `raw` before filtering (a page
+# of 100 read the JSON of all ~1,300 events it looked at; PROFILE on 1M events, see bench/README.md).
+TS_MIN = -(2**63)
+IN_ORG = "e.organization = $org AND e.ts >= $ts_min"
 
 
 def _where(organization: str, where: Node) -> tuple[str, dict[str, Any]]:
     cond, params = compile_filter(where, "e", "f")
     params["org"] = organization
+    params["ts_min"] = TS_MIN
     return cond, params
 
 
@@ -46,7 +51,7 @@ def _page_query(cond: str, descending: bool, after: bool, skip: bool, raw: bool 
     # on ts (index seek) plus the tie-break on id.
     op, order = ("<", "DESC") if descending else (">", "ASC")
     keyset = (f"AND e.ts {op}= $after_ts AND (e.ts {op} $after_ts OR e.id {op} $after_id)" if after
-              else "AND e.ts IS NOT NULL")
+              else "AND e.ts >= $ts_min")
     return (
         f"MATCH (e:Event) WHERE e.organization = $org {keyset} AND {cond} "
         f"RETURN e.ts AS ts, e.id AS id{', e.raw AS raw' if raw else ''} "
@@ -141,10 +146,18 @@ def histogram(db: Database, organization: str, where: Node, *, width_ms: int, or
 
 
 def time_bounds(db: Database, organization: str, where: Node) -> tuple[int, int] | None:
-    """(earliest, latest) ts among matching events, or None: lets callers size a histogram before running it."""
+    """(earliest, latest) ts among matching events, or None: lets callers size a histogram before running it.
+
+    The first and the last matching event in (organization, ts) index order (each stops at its first match), not
+    min/max over every match: 4 ms instead of 66 ms for a week of failed logins in 1M events. With no match the
+    first subquery yields no row and the second never runs."""
     cond, params = _where(organization, where)
-    rows = db.read(f"MATCH (e:Event) WHERE {IN_ORG} AND {cond} RETURN min(e.ts) AS lo, max(e.ts) AS hi",
-                   **params)
+    rows = db.read(
+        f"CALL () {{ MATCH (e:Event) WHERE {IN_ORG} AND {cond} "
+        "RETURN e.ts AS lo ORDER BY e.organization, e.ts LIMIT 1 } "
+        f"CALL () {{ MATCH (e:Event) WHERE {IN_ORG} AND {cond} "
+        "RETURN e.ts AS hi ORDER BY e.organization DESC, e.ts DESC LIMIT 1 } "
+        "RETURN lo, hi", **params)
     if not rows or rows[0]["lo"] is None:
         return None
     return int(rows[0]["lo"]), int(rows[0]["hi"])
