@@ -197,27 +197,69 @@ def get_path(obj: Any, path: str) -> list[Any]:
     return out
 
 
-def search_keys(raw: dict) -> dict[str, Any]:
-    """The Event node properties for every known field present in `raw` (the ones the filter compiler reads)."""
+# The fields stored as Event properties here (identity and time are stored by the event model itself), and every
+# exact path (canonical or alias) any of them reads.
+_INDEXED: tuple[Field, ...] = tuple(
+    f for f in FIELDS if f.prop not in ("id", "organization", "event_type", "service", "ts"))
+_EXACT_PATHS: frozenset[str] = frozenset(p for f in _INDEXED for p in f.paths)
+
+
+def scan(raw: dict) -> tuple[dict[str, Any], list[str]]:
+    """One walk over an event: (the search keys of every known field present, every scalar leaf as lower-cased
+    text). The Event node's filter properties and its free-text haystack both come from here, so ingest touches
+    each value once instead of once per registered field.
+
+    A field's values are those `get_path` finds, in the same order (a field's canonical path before its aliases),
+    so the first one is the field's key and multi-valued fields keep them all.
+    """
+    found: dict[str, list[Any]] = {}
+    leaves: list[str] = []
+
+    def leaf(path: str, v: Any) -> None:
+        if isinstance(v, bool):
+            leaves.append("true" if v else "false")
+        else:
+            leaves.append(str(v).lower())
+        if path in _EXACT_PATHS:
+            found.setdefault(path, []).append(v)
+
+    def walk(obj: Any, path: str) -> None:
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(v, f"{path}.{k}" if path else k)
+        elif isinstance(obj, list):
+            for v in obj:
+                if isinstance(v, list):  # a list inside a list is text, never a field value
+                    leaves.extend(leaf_strings(v))
+                else:
+                    walk(v, path)
+        elif obj is not None:
+            leaf(path, obj)
+
+    walk(raw, "")
     props: dict[str, Any] = {}
-    for field in FIELDS:
-        if field.prop in ("id", "organization", "event_type", "service", "ts"):
-            continue  # stored by the event model itself
-        values: list[Any] = []
-        for p in field.paths:
-            values.extend(get_path(raw, p))
+    for field in _INDEXED:
+        values = found.get(field.path)
+        for alias in field.aliases:
+            more = found.get(alias)
+            if more:
+                values = (values or []) + more
+        if not values:
+            continue
         keys = []
         for v in values:
-            if isinstance(v, (dict, list)):
-                continue
             try:
                 keys.append(field.coerce(v))
             except ValueError:
                 continue  # a value of the wrong type in the wild is kept in raw but not searchable by type
-        if not keys:
-            continue
-        props[field.prop] = keys if field.multi else keys[0]
-    return props
+        if keys:
+            props[field.prop] = keys if field.multi else keys[0]
+    return props, leaves
+
+
+def search_keys(raw: dict) -> dict[str, Any]:
+    """The Event node properties for every known field present in `raw` (the ones the filter compiler reads)."""
+    return scan(raw)[0]
 
 
 def leaf_strings(obj: Any) -> Iterable[str]:

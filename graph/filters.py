@@ -42,9 +42,10 @@ class Compiler:
             ors = [f"({v}.ip_key >= {self.param(lo)} AND {v}.ip_key <= {self.param(hi)})" for lo, hi in node.ranges]
             return "coalesce(" + " OR ".join(ors) + ", false)" if ors else "false"
         if isinstance(node, Text):
-            return f"coalesce({v}.text CONTAINS {self.param(node.query.lower())}, false)"
+            return f"coalesce({v}.text CONTAINS {self.param(node.query.lower().replace(chr(10), ' '))}, false)"
         if isinstance(node, Exact):
-            return f"coalesce({self.param(node.value.lower())} IN {v}.vals, false)"
+            line = chr(10) + node.value.lower().replace(chr(10), " ") + chr(10)  # a whole line of e.text
+            return f"coalesce({v}.text CONTAINS {self.param(line)}, false)"
         prop = f"{v}.`{node.field.prop}`"  # a registry identifier, never user input
         if isinstance(node, Exists):
             return f"{prop} IS NOT NULL"
