@@ -32,32 +32,46 @@ RETURN r.organization AS organization, r.id AS id
 """
 
 
-def _entity_query(label: str, rel: str) -> str:
-    """MERGE an entity, keep its newest name per property, link the event to it. Label and type are whitelisted."""
-    assert label in ENTITY_LABELS and rel in EVENT_RELS
+def _entity_query(label: str) -> str:
+    """MERGE a batch's entities of one label (one row each), keeping per name property the value of the newest
+    event that carried it (`at` holds that event's order key per property). Properties are written only when they
+    change. The label is whitelisted."""
+    assert label in ENTITY_LABELS
     sets = "\n".join(
-        f"SET n.{k}_at = CASE WHEN r.props.{k} IS NOT NULL AND r.order >= coalesce(n.{k}_at, '') "
-        f"THEN r.order ELSE n.{k}_at END\n"
-        f"SET n.{k} = CASE WHEN r.props.{k} IS NOT NULL AND n.{k}_at = r.order THEN r.props.{k} ELSE n.{k} END"
+        f"FOREACH (_ IN CASE WHEN r.at.{k} IS NOT NULL AND r.at.{k} >= coalesce(n.{k}_at, '') THEN [1] ELSE [] END"
+        f" | SET n.{k} = r.props.{k}, n.{k}_at = r.at.{k})"
         for k in NAME_KEYS
     )
     return f"""
 UNWIND $rows AS r
 MERGE (n:{label} {{organization: r.organization, id: r.id}})
 {sets}
-WITH n, r
+"""
+
+
+def _edge_query(label: str, rel: str) -> str:
+    """Link each event to an entity of one label by one relationship type (both whitelisted)."""
+    assert label in ENTITY_LABELS and rel in EVENT_RELS
+    return f"""
+UNWIND $rows AS r
 MATCH (e:Event {{organization: r.organization, id: r.event}})
+MATCH (n:{label} {{organization: r.organization, id: r.id}})
 CREATE (e)-[:{rel}]->(n)
 """
 
 
-_ENTITY_QUERIES = {(label, rel): _entity_query(label, rel) for label in ENTITY_LABELS for rel in EVENT_RELS}
+_ENTITY_QUERIES = {label: _entity_query(label) for label in ENTITY_LABELS}
+_EDGE_QUERIES = {(label, rel): _edge_query(label, rel) for label in ENTITY_LABELS for rel in EVENT_RELS}
 
-_IP_QUERY = """
+_IP_NODES = """
 UNWIND $rows AS r
-MERGE (ip:IPAddress {organization: r.organization, address: r.address})
-WITH ip, r
+MERGE (:IPAddress {organization: r.organization, address: r.address})
+"""
+
+_IP_EDGES = """
+UNWIND $rows AS r
 MATCH (e:Event {organization: r.organization, id: r.event})
+MATCH (ip:IPAddress {organization: r.organization, address: r.address})
 CREATE (e)-[:FROM_IP]->(ip)
 """
 
@@ -117,28 +131,42 @@ def _write(tx: neo4j.ManagedTransaction, events: list[Event]) -> list[tuple[str,
     if not new:
         return []
 
-    entity_rows: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    ip_rows = []
+    entities: dict[tuple[str, str, str], dict[str, Any]] = {}  # (label, org, id) -> one row for the batch
+    edge_rows: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    ips: set[tuple[str, str]] = set()
+    ip_edges = []
     for ev in new:
         refs = [(ev.initiator, "INITIATED_BY"), (ev.target, "TARGETS")]
         refs += [(ref, "ACCESSED") for ref in ev.accessed]
         conn = ev.connection
         if conn is not None:
             refs += [(conn.a, "ASSOC_FROM"), (conn.b, "ASSOC_TO")]
+        order = _order(ev)
         for ref, rel in refs:
-            if ref is not None:
-                entity_rows[(ref.label, rel)].append(
-                    {"organization": ev.organization, "id": ref.id, "props": ref.props, "order": _order(ev),
-                     "event": ev.id}
-                )
+            if ref is None:
+                continue
+            row = entities.setdefault((ref.label, ev.organization, ref.id),
+                                      {"organization": ev.organization, "id": ref.id, "props": {}, "at": {}})
+            for k, v in ref.props.items():
+                if k in NAME_KEYS and v is not None and order >= row["at"].get(k, ""):
+                    row["props"][k], row["at"][k] = v, order
+            edge_rows[(ref.label, rel)].append({"organization": ev.organization, "id": ref.id, "event": ev.id})
         ip = ev.raw.get("client_ip")
-        if isinstance(ip, str) and ip:
-            ip_rows.append({"organization": ev.organization, "address": ip.strip().lower(), "event": ev.id})
+        if isinstance(ip, str) and ip.strip():
+            address = ip.strip().lower()
+            ips.add((ev.organization, address))
+            ip_edges.append({"organization": ev.organization, "address": address, "event": ev.id})
     tx.run(_ORG_QUERY, orgs=sorted({ev.organization for ev in new})).consume()
-    for key in sorted(entity_rows):
-        tx.run(_ENTITY_QUERIES[key], rows=entity_rows[key]).consume()
-    if ip_rows:
-        tx.run(_IP_QUERY, rows=ip_rows).consume()
+    by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for (label, _, _), row in sorted(entities.items()):  # a fixed lock order across concurrent writers
+        by_label[label].append(row)
+    for label in sorted(by_label):
+        tx.run(_ENTITY_QUERIES[label], rows=by_label[label]).consume()
+    for key in sorted(edge_rows):
+        tx.run(_EDGE_QUERIES[key], rows=edge_rows[key]).consume()
+    if ips:
+        tx.run(_IP_NODES, rows=[{"organization": o, "address": a} for o, a in sorted(ips)]).consume()
+        tx.run(_IP_EDGES, rows=ip_edges).consume()
 
     touched = sorted({(ev.organization, ev._props["assoc_pair"]) for ev in new if ev._props.get("assoc_pair")})
     if touched:
