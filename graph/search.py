@@ -48,16 +48,17 @@ def _where(organization: str, where: Node) -> tuple[str, dict[str, Any]]:
 def _page_query(cond: str, descending: bool, after: bool, skip: bool, raw: bool = True) -> str:
     # ORDER BY leads with e.organization so the planner reads the (organization, ts) index in order and stops
     # after `limit` rows (PartialTop) instead of sorting every matching event; the keyset bound is a plain range
-    # on ts (index seek) plus the tie-break on id.
+    # on ts (index seek) plus the tie-break on id. The page comes back as one row holding a list, in page order:
+    # the Python driver decodes one list for a fraction of what as many records cost (10,000 keys: 56 ms of
+    # client CPU instead of 193; bench/README.md).
     op, order = ("<", "DESC") if descending else (">", "ASC")
     keyset = (f"AND e.ts {op}= $after_ts AND (e.ts {op} $after_ts OR e.id {op} $after_id)" if after
               else "AND e.ts >= $ts_min")
     return (
         f"MATCH (e:Event) WHERE e.organization = $org {keyset} AND {cond} "
-        f"RETURN e.ts AS ts, e.id AS id{', e.raw AS raw' if raw else ''} "
-        f"ORDER BY e.organization {order}, e.ts {order}, e.id {order} "
+        f"WITH e ORDER BY e.organization {order}, e.ts {order}, e.id {order} "
         + ("SKIP $skip " if skip else "")
-        + "LIMIT $limit"
+        + f"LIMIT $limit RETURN collect([e.ts, e.id{', e.raw' if raw else ''}]) AS page"
     )
 
 
@@ -69,7 +70,7 @@ def find_events(db: Database, organization: str, where: Node, *, limit: int, des
     if after is not None:
         params.update(after_ts=after[0], after_id=after[1])
     query = _page_query(cond, descending, after is not None, skip > 0)
-    return [StoredEvent(r["ts"], r["id"], r["raw"]) for r in db.read(query, **params)]
+    return [StoredEvent(ts, eid, raw) for ts, eid, raw in db.read(query, **params)[0]["page"]]
 
 
 def stream_events(db: Database, organization: str, where: Node, *, limit: int, descending: bool = False,
@@ -96,16 +97,16 @@ def find_event_keys(db: Database, organization: str, where: Node, *, limit: int,
     if after is not None:
         params.update(after_ts=after[0], after_id=after[1])
     query = _page_query(cond, descending, after is not None, skip > 0, raw=False)
-    return [(int(r["ts"]), r["id"]) for r in db.read(query, **params)]
+    return [(int(ts), eid) for ts, eid in db.read(query, **params)[0]["page"]]
 
 
 def load_raw(db: Database, organization: str, ids: list[str]) -> dict[str, str]:
     """{id: stored JSON} for the given event ids of one organization (ids not found are left out)."""
-    rows = db.read(
-        "UNWIND $ids AS id MATCH (e:Event {organization: $org, id: id}) RETURN e.id AS id, e.raw AS raw",
+    rows = db.read(  # one row holding a list: cheaper for the driver to decode than a record per event
+        "UNWIND $ids AS id MATCH (e:Event {organization: $org, id: id}) RETURN collect([e.id, e.raw]) AS found",
         ids=ids, org=organization,
     )
-    return {r["id"]: r["raw"] for r in rows}
+    return dict(rows[0]["found"])
 
 
 def count_events(db: Database, organization: str, where: Node) -> int:
