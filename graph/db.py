@@ -45,13 +45,13 @@ class Database:
         records, _, _ = self.driver.execute_query(
             query, params, database_=self.database, routing_=neo4j.RoutingControl.READ
         )
-        return [r.data() for r in records]
+        return [dict(r) for r in records]  # values are plain: queries return maps, never graph objects
 
     def write(self, query: str, **params: Any) -> list[dict[str, Any]]:
         records, _, _ = self.driver.execute_query(
             query, params, database_=self.database, routing_=neo4j.RoutingControl.WRITE
         )
-        return [r.data() for r in records]
+        return [dict(r) for r in records]  # values are plain: queries return maps, never graph objects
 
     def write_tx(self, fn: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run `fn` in one write transaction, retried as a whole on transient errors (deadlocks, leader switch)."""

@@ -30,7 +30,9 @@ class Compiler:
                 return "false"
             return "(" + " OR ".join(self.compile(n) for n in node.items) + ")"
         if isinstance(node, Not):
-            return f"(NOT {self.compile(node.item)})"
+            # Leaves may be null (a missing property); WHERE drops null like false, and AND/OR keep that, so only
+            # a negation needs its operand made two-valued. Plain leaves elsewhere let the planner use indexes.
+            return f"(NOT coalesce({self.compile(node.item)}, false))"
         if isinstance(node, TimeRange):
             parts = []
             if node.start_ms is not None:
@@ -40,25 +42,25 @@ class Compiler:
             return "(" + " AND ".join(parts) + ")" if parts else "true"
         if isinstance(node, IpRange):
             ors = [f"({v}.ip_key >= {self.param(lo)} AND {v}.ip_key <= {self.param(hi)})" for lo, hi in node.ranges]
-            return "coalesce(" + " OR ".join(ors) + ", false)" if ors else "false"
+            return "(" + " OR ".join(ors) + ")" if ors else "false"
         if isinstance(node, Text):
-            return f"coalesce({v}.text CONTAINS {self.param(node.query.lower().replace(chr(10), ' '))}, false)"
+            return f"{v}.text CONTAINS {self.param(node.query.lower().replace(chr(10), ' '))}"
         if isinstance(node, Exact):
             line = chr(10) + node.value.lower().replace(chr(10), " ") + chr(10)  # a whole line of e.text
-            return f"coalesce({v}.text CONTAINS {self.param(line)}, false)"
+            return f"{v}.text CONTAINS {self.param(line)}"
         prop = f"{v}.`{node.field.prop}`"  # a registry identifier, never user input
         if isinstance(node, Exists):
             return f"{prop} IS NOT NULL"
         if isinstance(node, Contains):
             if node.field.multi:
-                return f"coalesce(any(x IN {prop} WHERE x CONTAINS {self.param(node.value.lower())}), false)"
-            return f"coalesce({prop} CONTAINS {self.param(node.value.lower())}, false)"
+                return f"any(x IN {prop} WHERE x CONTAINS {self.param(node.value.lower())})"
+            return f"{prop} CONTAINS {self.param(node.value.lower())}"
         if isinstance(node, Match):
             if node.field.multi:
-                return f"coalesce(any(x IN {prop} WHERE x IN {self.param(list(node.values))}), false)"
+                return f"any(x IN {prop} WHERE x IN {self.param(list(node.values))})"
             if len(node.values) == 1:
-                return f"coalesce({prop} = {self.param(node.values[0])}, false)"
-            return f"coalesce({prop} IN {self.param(list(node.values))}, false)"
+                return f"{prop} = {self.param(node.values[0])}"
+            return f"{prop} IN {self.param(list(node.values))}"
         raise TypeError(f"not a filter node: {node!r}")
 
 

@@ -116,63 +116,34 @@ async def events_connection(info: Info[Context, None], base: Node, filter: Optio
 
 @strawberry.type(description="One audit event. `raw` is the event exactly as received (plus enrichment).")
 class Event:
-    _stored: strawberry.Private[StoredEvent]
+    # Plain attributes, filled once per event: a page of 100 would otherwise run a resolver per field per event.
     _raw: strawberry.Private[dict]
+    id: strawberry.ID
+    event_type: str
+    service: str
+    timestamp: datetime = strawberry.field(description="normalised to UTC; `raw.timestamp` keeps the original text")
+    organization: str
+    success: Optional[bool]
+    mfa: Optional[bool]
+    client_ip: Optional[str]
+    geo: Optional[Geo]
+    changes: Optional[JSON]
+    raw: JSON = strawberry.field(description="the whole event as received")
 
     @classmethod
     def of(cls, stored: StoredEvent) -> "Event":
-        return cls(_stored=stored, _raw=loads(stored.raw))
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self._stored.id)
-
-    @strawberry.field
-    def event_type(self) -> str:
-        return str(self._raw.get("event_type", ""))
-
-    @strawberry.field
-    def service(self) -> str:
-        return str(self._raw.get("service", ""))
-
-    @strawberry.field(description="normalised to UTC; `raw.timestamp` keeps the original text")
-    def timestamp(self) -> datetime:
-        return ms_to_dt(self._stored.ts)  # type: ignore[return-value]
-
-    @strawberry.field
-    def organization(self) -> str:
-        return str(self._raw.get("organization", ""))
-
-    @strawberry.field
-    def success(self) -> Optional[bool]:
-        v = self._raw.get("success")
-        return v if isinstance(v, bool) else None
-
-    @strawberry.field
-    def mfa(self) -> Optional[bool]:
-        v = self._raw.get("mfa")
-        return v if isinstance(v, bool) else None
-
-    @strawberry.field
-    def client_ip(self) -> Optional[str]:
-        v = self._raw.get("client_ip")
-        return v if isinstance(v, str) else None
-
-    @strawberry.field
-    def geo(self) -> Optional[Geo]:
-        g = self._raw.get("geoip")
-        if not isinstance(g, dict):
-            return None
-        return Geo(country_code=g.get("country_code") or g.get("country_code2"), region_name=g.get("region_name"),
-                   timezone=g.get("timezone"))
-
-    @strawberry.field
-    def changes(self) -> Optional[JSON]:
-        return self._raw.get("changes")
-
-    @strawberry.field(description="the whole event as received")
-    def raw(self) -> JSON:
-        return self._raw
+        raw = loads(stored.raw)
+        g = raw.get("geoip")
+        geo = Geo(country_code=g.get("country_code") or g.get("country_code2"), region_name=g.get("region_name"),
+                  timezone=g.get("timezone")) if isinstance(g, dict) else None
+        ip, success, mfa = raw.get("client_ip"), raw.get("success"), raw.get("mfa")
+        return cls(
+            _raw=raw, id=strawberry.ID(stored.id), event_type=str(raw.get("event_type", "")),
+            service=str(raw.get("service", "")), timestamp=ms_to_dt(stored.ts),  # type: ignore[arg-type]
+            organization=str(raw.get("organization", "")), success=success if isinstance(success, bool) else None,
+            mfa=mfa if isinstance(mfa, bool) else None, client_ip=ip if isinstance(ip, str) else None, geo=geo,
+            changes=raw.get("changes"), raw=raw,
+        )
 
     def _model(self) -> EventModel:
         return parse_event(self._raw)
