@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Optional
 
 import strawberry
 from strawberry.types import Info
 
-from datetime import datetime
-
+from app.filters import match
 from app.gql import traversals as tv
 from app.gql.context import Context
 from app.gql.filters import EventFilter, FilterError, to_ms
+from app.gql.types import Entity, EventConnection, Order, events_connection
 from graph import traversals as graph_traversals
-from app.gql.types import Entity, EventConnection, Order, actor_filter, events_connection, global_id
-from app.filters import match
 from graph.entities import EntityNode
 
 
@@ -36,24 +35,12 @@ class _Base:
         v = self._node.props.get(key)
         return v if isinstance(v, str) else None
 
-    async def _events(self, info: Info[Context, None], filter: Optional[EventFilter], first: int,
-                      after: Optional[str], order: Order) -> EventConnection:
-        return await events_connection(info, actor_filter(self._node.label, self._node), filter, first, after, order)
-
 
 @strawberry.type
 class User(_Base, Entity):
     username: Optional[str]
     email: Optional[str]
 
-    @strawberry.field(description="Relay global id")
-    def global_id(self) -> strawberry.ID:
-        return strawberry.ID(global_id("User", self._node.id))
-
-    @strawberry.field(description="events by or about this user, newest first")
-    async def events(self, info: Info[Context, None], filter: Optional[EventFilter] = None, first: int = 100,
-                     after: Optional[str] = None, order: Order = Order.DESC) -> EventConnection:
-        return await self._events(info, filter, first, after, order)
 
     @strawberry.field(description="The user's story in order: created, updated (with changes), suspended, "
                                   "password/MFA, group and resource associations, deleted; who did it, from where.")
@@ -95,14 +82,6 @@ class User(_Base, Entity):
 class Admin(_Base, Entity):
     email: Optional[str]
 
-    @strawberry.field(description="Relay global id")
-    def global_id(self) -> strawberry.ID:
-        return strawberry.ID(global_id("Admin", self._node.id))
-
-    @strawberry.field(description="events by or about this admin, newest first")
-    async def events(self, info: Info[Context, None], filter: Optional[EventFilter] = None, first: int = 100,
-                     after: Optional[str] = None, order: Order = Order.DESC) -> EventConnection:
-        return await self._events(info, filter, first, after, order)
 
     @strawberry.field(description="Everything this admin changed, newest first (logins left out unless asked).")
     async def changes(self, info: Info[Context, None], from_: Annotated[Optional[datetime], strawberry.argument(
@@ -117,14 +96,6 @@ class Admin(_Base, Entity):
 class Group(_Base, Entity):
     kind: Optional[str] = strawberry.field(description="user or system")
 
-    @strawberry.field(description="Relay global id")
-    def global_id(self) -> strawberry.ID:
-        return strawberry.ID(global_id("Group", self._node.id))
-
-    @strawberry.field(description="events about this group, newest first")
-    async def events(self, info: Info[Context, None], filter: Optional[EventFilter] = None, first: int = 100,
-                     after: Optional[str] = None, order: Order = Order.DESC) -> EventConnection:
-        return await self._events(info, filter, first, after, order)
 
     @strawberry.field(description="Members at that instant (now by default): users and nested groups of a user "
                                   "group, systems of a system group.")
@@ -132,67 +103,35 @@ class Group(_Base, Entity):
         return await self._ask(info, graph_traversals.members_as_of, _ms(as_of))
 
 
+@strawberry.interface(description="A system or application users sign in to.")
+class Accessible(_Base, Entity):
+
+    @strawberry.field(description="Users who could reach it at that instant (now by default), with their paths.")
+    async def who_can_access(self, info: Info[Context, None],
+                             as_of: Optional[datetime] = None) -> list[tv.PrincipalAccess]:
+        return await self._ask(info, graph_traversals.who_can_access, _ms(as_of))
+
+    @strawberry.field(description="Users who authenticated to it in the window, with counts.")
+    async def who_accessed(self, info: Info[Context, None], from_: Annotated[Optional[datetime],
+                           strawberry.argument(name="from")] = None,
+                           to: Optional[datetime] = None) -> list[tv.Accessor]:
+        return await self._ask(info, graph_traversals.who_accessed, _ms(from_), _ms(to))
+
+
 @strawberry.type
-class System(_Base, Entity):
+class System(Accessible):
     hostname: Optional[str]
     display_name: Optional[str]
 
-    @strawberry.field(description="Relay global id")
-    def global_id(self) -> strawberry.ID:
-        return strawberry.ID(global_id("System", self._node.id))
-
-    @strawberry.field(description="events about or on this system, newest first")
-    async def events(self, info: Info[Context, None], filter: Optional[EventFilter] = None, first: int = 100,
-                     after: Optional[str] = None, order: Order = Order.DESC) -> EventConnection:
-        return await self._events(info, filter, first, after, order)
-
-    @strawberry.field(description="Users who could reach it at that instant (now by default), with their paths.")
-    async def who_can_access(self, info: Info[Context, None],
-                             as_of: Optional[datetime] = None) -> list[tv.PrincipalAccess]:
-        return await self._ask(info, graph_traversals.who_can_access, _ms(as_of))
-
-    @strawberry.field(description="Users who authenticated to it in the window, with counts.")
-    async def who_accessed(self, info: Info[Context, None], from_: Annotated[Optional[datetime],
-                           strawberry.argument(name="from")] = None,
-                           to: Optional[datetime] = None) -> list[tv.Accessor]:
-        return await self._ask(info, graph_traversals.who_accessed, _ms(from_), _ms(to))
-
 
 @strawberry.type
-class Application(_Base, Entity):
+class Application(Accessible):
     display_label: Optional[str]
-
-    @strawberry.field(description="Relay global id")
-    def global_id(self) -> strawberry.ID:
-        return strawberry.ID(global_id("Application", self._node.id))
-
-    @strawberry.field(description="events about or into this application, newest first")
-    async def events(self, info: Info[Context, None], filter: Optional[EventFilter] = None, first: int = 100,
-                     after: Optional[str] = None, order: Order = Order.DESC) -> EventConnection:
-        return await self._events(info, filter, first, after, order)
-
-    @strawberry.field(description="Users who could reach it at that instant (now by default), with their paths.")
-    async def who_can_access(self, info: Info[Context, None],
-                             as_of: Optional[datetime] = None) -> list[tv.PrincipalAccess]:
-        return await self._ask(info, graph_traversals.who_can_access, _ms(as_of))
-
-    @strawberry.field(description="Users who authenticated to it in the window, with counts.")
-    async def who_accessed(self, info: Info[Context, None], from_: Annotated[Optional[datetime],
-                           strawberry.argument(name="from")] = None,
-                           to: Optional[datetime] = None) -> list[tv.Accessor]:
-        return await self._ask(info, graph_traversals.who_accessed, _ms(from_), _ms(to))
 
 
 @strawberry.type(description="Any other directory object (RADIUS/LDAP server, policy, command, ...)")
 class Resource(_Base, Entity):
-    @strawberry.field(description="Relay global id")
-    def global_id(self) -> strawberry.ID:
-        return strawberry.ID(global_id(self._node.label, self._node.id))
-
-    @strawberry.field(description="events about this object, newest first")
-    async def events(self, info: Info[Context, None], filter: Optional[EventFilter] = None, first: int = 100,
-                     after: Optional[str] = None, order: Order = Order.DESC) -> EventConnection:
-        return await self._events(info, filter, first, after, order)
+    """Its fields are the Entity interface's."""
 
 
 @strawberry.type(description="A client IP address events came from")

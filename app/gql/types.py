@@ -85,6 +85,17 @@ class Entity:
     name: Optional[str]
     entity_type: str = strawberry.field(description="the vendor's object type, e.g. user, user_group, system")
 
+    @strawberry.field(description="Relay global id (for `node(id:)`)")
+    def global_id(self) -> strawberry.ID:
+        return strawberry.ID(global_id(self._node.label, self._node.id))
+
+    @strawberry.field(description="events by or about this object (as actor, resource, association end or the "
+                                  "system/application reached), newest first")
+    async def events(self, info: Info[Context, None], filter: Optional[EventFilter] = None, first: int = 100,
+                     after: Optional[str] = None, order: Order = Order.DESC) -> "EventConnection":
+        return await events_connection(info, actor_filter(self._node.label, self._node), filter, first, after,
+                                       order)
+
 
 def actor_filter(label: str, node: EntityNode) -> Node:
     """Events about an entity: it initiated, was the resource, one end of an association, or was accessed."""
