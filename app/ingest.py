@@ -6,6 +6,7 @@ accepted events are written in batches, each batch one transaction.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -51,26 +52,33 @@ class Pipeline:
 
     def run(self, records: Iterable[Record], summary: Summary | None = None,
             progress: Callable[[int], None] | None = None, per_event: bool = False) -> Summary:
+        """Parse and enrich the next batch while the previous one is being written (one batch in flight, written
+        in order by one writer thread), so Python and Neo4j work at the same time and memory stays bounded."""
         summary = summary or Summary()
         if per_event:
             summary.results = []
         batch: list[tuple[str, Event]] = []
-        for rec in records:
-            if rec.error is not None:
-                self._reject(summary, rec.where, rec.error, None)
-            else:
-                try:
-                    ev = parse_event(rec.value, self.organization)
-                    self.enricher.enrich(ev.raw)
-                    ev._props = ev.properties()
-                    batch.append((rec.where, ev))
-                except EventError as exc:
-                    eid = rec.value.get("id") if isinstance(rec.value, dict) else None
-                    self._reject(summary, rec.where, str(exc), eid if isinstance(eid, str) else None)
-            if len(batch) >= self.batch_size:
-                self._flush(batch, summary, progress)
-                batch = []
-        self._flush(batch, summary, progress)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
+            pending: tuple[Future[set[tuple[str, str]]], list[tuple[str, Event]]] | None = None
+            for rec in records:
+                if rec.error is not None:
+                    self._reject(summary, rec.where, rec.error, None)
+                else:
+                    try:
+                        ev = parse_event(rec.value, self.organization)
+                        self.enricher.enrich(ev.raw)
+                        ev._props = ev.properties()
+                        batch.append((rec.where, ev))
+                    except EventError as exc:
+                        eid = rec.value.get("id") if isinstance(rec.value, dict) else None
+                        self._reject(summary, rec.where, str(exc), eid if isinstance(eid, str) else None)
+                if len(batch) >= self.batch_size:
+                    self._settle(pending, summary, progress)  # at most one batch in flight
+                    pending = (writer.submit(self._write, batch), batch)
+                    batch = []
+            self._settle(pending, summary, progress)
+            if batch:
+                self._settle((writer.submit(self._write, batch), batch), summary, progress)
         return summary
 
     def _reject(self, summary: Summary, where: str, reason: str, eid: str | None) -> None:
@@ -78,14 +86,22 @@ class Pipeline:
         if summary.results is not None:
             summary.results.append((where, eid or "", "rejected"))
 
-    def _flush(self, batch: list[tuple[str, Event]], summary: Summary,
-               progress: Callable[[int], None] | None) -> None:
-        if not batch:
-            return
+    def _write(self, batch: list[tuple[str, Event]]) -> set[tuple[str, str]]:
         unique: dict[tuple[str, str], Event] = {}
         for _, ev in batch:
             unique.setdefault((ev.organization, ev.id), ev)
         written = write_batch(self.db, list(unique.values()))
+        if self.on_written:
+            self.on_written([ev for key, ev in unique.items() if key in written])
+        return written
+
+    def _settle(self, pending: tuple[Future[set[tuple[str, str]]], list[tuple[str, Event]]] | None,
+                summary: Summary, progress: Callable[[int], None] | None) -> None:
+        """Wait for a batch's transaction and count it (its failure propagates: nothing of it was committed)."""
+        if pending is None:
+            return
+        future, batch = pending
+        written = future.result()
         seen: set[tuple[str, str]] = set()
         for where, ev in batch:
             key = (ev.organization, ev.id)
@@ -97,7 +113,5 @@ class Pipeline:
                 summary.duplicates += 1
             if summary.results is not None:
                 summary.results.append((where, ev.id, status))
-        if self.on_written:
-            self.on_written([ev for key, ev in unique.items() if key in written])
         if progress:
             progress(len(batch))

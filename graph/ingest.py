@@ -27,9 +27,9 @@ _WRITE_EVENTS = """
 UNWIND $rows AS r
 MERGE (e:Event {organization: r.organization, id: r.id})
 ON CREATE SET e += r.props, e.batch = $token, e.ingested = timestamp()
-WITH e, r WHERE e.batch = $token
+WITH e, r WHERE e.batch <> $token
 RETURN r.organization AS organization, r.id AS id
-"""
+"""  # only the duplicates come back: usually none, instead of a row per new event
 
 
 def _entity_query(label: str) -> str:
@@ -126,8 +126,8 @@ def _write(tx: neo4j.ManagedTransaction, events: list[Event]) -> list[tuple[str,
     if pair_rows:  # lock first, in a fixed order, so two writers of one connection take turns
         tx.run(_LOCK_PAIRS, pairs=pair_rows, token=token).consume()
     rows = [{"organization": ev.organization, "id": ev.id, "props": ev._props} for ev in events]
-    created = {(r["organization"], r["id"]) for r in tx.run(_WRITE_EVENTS, rows=rows, token=token)}
-    new = [ev for ev in events if (ev.organization, ev.id) in created]
+    present = {(r["organization"], r["id"]) for r in tx.run(_WRITE_EVENTS, rows=rows, token=token)}
+    new = [ev for ev in events if (ev.organization, ev.id) not in present]
     if not new:
         return []
 
