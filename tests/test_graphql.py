@@ -275,3 +275,14 @@ def test_graphiql_opens_with_examples_that_run_on_demo_data(db, client):
         variables = _json.loads(example.get("variables") or "{}")
         d = data(client, key, example["query"], variables)
         assert d and all(v is not None for v in d.values()), example["query"][:60]
+
+
+def test_neighbours_at_an_instant(db, org, client, key):
+    ingest(db, sample_events(org))
+    q = """query($at: DateTime) { group(name: "Engineering") { neighbours(asOf: $at) {
+             relationship direction node { name } grantedByEvent } } }"""
+    during = data(client, key, q, {"at": "2020-06-10T00:00:00Z"})["group"]["neighbours"]
+    assert {(n["relationship"], n["direction"], n["node"]["name"]) for n in during} == {
+        ("MEMBER_OF", "in", "slucero"), ("HAS_ACCESS_TO", "out", "GitHub"), ("HAS_ACCESS_TO", "out", "build-01")}
+    after = data(client, key, q, {"at": "2020-06-21T00:00:00Z"})["group"]["neighbours"]
+    assert {n["node"]["name"] for n in after} == {"GitHub", "build-01"}

@@ -230,13 +230,24 @@ class NewCountryLogin:
     previous_countries: list[str]
 
 
+@strawberry.type(description="An entity joined to this one by a temporal edge valid at the instant asked.")
+class Neighbour:
+    relationship: str = strawberry.field(description="MEMBER_OF, HAS_ACCESS_TO or ASSOCIATED_WITH")
+    direction: str = strawberry.field(description="out: this -> node; in: node -> this")
+    node: ObjectRef
+    since: datetime
+    until: Optional[datetime]
+    granted_by_event: strawberry.ID
+    revoked_by_event: Optional[strawberry.ID]
+
+
 TYPES: dict[type, Any] = {
     t.Ref: ObjectRef, t.Actor: Actor, t.EventRef: EventSummary, t.Hop: AccessHop, t.AccessPath: AccessPath,
     t.EffectiveAccess: EffectiveAccess, t.GroupMembership: GroupMembership, t.GroupMember: GroupMember,
     t.PrincipalAccess: PrincipalAccess, t.AccessChange: AccessChange, t.AccessDiff: AccessDiff, t.Change: Change,
     t.Association: Association, t.AuditEntry: AuditEntry, t.ResourceAccess: ResourceAccess, t.Accessor: Accessor,
     t.FailedLoginBurst: FailedLoginBurst, t.RevocationReason: RevocationReason,
-    t.AccessAfterRevocation: AccessAfterRevocation, t.NewCountryLogin: NewCountryLogin,
+    t.AccessAfterRevocation: AccessAfterRevocation, t.NewCountryLogin: NewCountryLogin, t.Neighbour: Neighbour,
 }
 
 
