@@ -495,9 +495,12 @@ def parent(args: argparse.Namespace) -> int:
         _reuse_jars(home)
     m = ManagedNeo4j(home, args.port, args.heap, args.pagecache)
     results: list[dict[str, Any]] = []
-    from neo4j._codec.packstream import v1 as packstream
+    try:  # a private module of the driver: only for the header line
+        from neo4j._codec.packstream import v1 as packstream
 
-    packer = "Rust extension (neo4j-rust-ext)" if packstream._rust_pack else "pure Python"
+        packer = "Rust extension (neo4j-rust-ext)" if packstream._rust_pack else "pure Python"
+    except (ImportError, AttributeError):
+        packer = "unknown"
     print(f"# {args.events:,} demo events (users={args.users}, days={args.days}, seed={args.seed}), batch "
           f"{args.batch_size}, geoip db {args.geoip_db}, drop-geoip {args.drop_geoip}; Neo4j heap {args.heap}, "
           f"pagecache {args.pagecache}, port {args.port}; home {tmp}; driver packstream: {packer}; "
