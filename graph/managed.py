@@ -120,7 +120,9 @@ class ManagedNeo4j:
         from neo4j import GraphDatabase
 
         try:
-            with GraphDatabase.driver(self.uri, auth=None, connection_timeout=3) as driver:
+            # Short timeouts and no retries: something else on the port must not hold `status` for minutes.
+            with GraphDatabase.driver(self.uri, auth=None, connection_timeout=3, connection_acquisition_timeout=3,
+                                      max_transaction_retry_time=0) as driver:
                 driver.execute_query("RETURN 1")
             return True
         except Exception:
