@@ -164,9 +164,8 @@ class AuditEntry:
     counterpart: Optional[ObjectRef] = strawberry.field(description="the other end of an association")
 
 
-@strawberry.type
-class ResourceAccess:
-    resource: ObjectRef
+@strawberry.interface(description="Authentication counts over a window.")
+class SignIns:
     first_seen: datetime
     last_seen: datetime
     last_success: Optional[datetime]
@@ -178,19 +177,15 @@ class ResourceAccess:
     client_ips: list[str]
 
 
-@strawberry.type
-class Accessor:
+@strawberry.type(description="A resource a user signed in to, with the counts.")
+class ResourceAccess(SignIns):
+    resource: ObjectRef
+
+
+@strawberry.type(description="A user who signed in to a resource, with the counts.")
+class Accessor(SignIns):
     user: Optional[ObjectRef]
     username: Optional[str]
-    first_seen: datetime
-    last_seen: datetime
-    last_success: Optional[datetime]
-    attempts: int
-    successes: int
-    failures: int
-    mfa_share: float
-    countries: list[str]
-    client_ips: list[str]
 
 
 @strawberry.type
