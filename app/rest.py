@@ -37,8 +37,8 @@ from app.jsonutil import JSONDecodeError, dumpb, loads
 from app.records import Record, read_records
 from app.rest_query import BadRequest, EventQuery, parse_distinct, parse_event_query, parse_interval, project
 from graph.db import Database, DatabaseUnavailable
-from graph.search import (MAX_BUCKETS, count_events, distinct_values, find_event_keys, histogram, load_raw,
-                          time_bounds)
+from graph.search import (MAX_BUCKETS, UNIT_MS, bucket_origin, count_events, distinct_values, find_event_keys,
+                          histogram, load_raw, time_bounds)
 
 log = logging.getLogger("insightgraph.rest")
 
@@ -46,8 +46,6 @@ BASE = openapi.BASE
 QUERY_MAX_BYTES = 4 * 1024 * 1024  # a query body; ingest bodies are bounded by settings.max_body_bytes instead
 MAX_SKIP = 2**62
 CHUNK = 500  # events per database round trip while streaming a page
-UNITS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
-MONDAY_MS = 4 * UNITS["d"]  # 1970-01-05 was a Monday: week buckets start on Monday
 DB_DOWN = (ServiceUnavailable, SessionExpired, DatabaseUnavailable)
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -226,9 +224,9 @@ async def events_interval(request: Request) -> Response:
     buckets between the first and the last included, as the vendor's backend does."""
     query, unit, value, tz = parse_interval(await json_body(request))
     db, org = await _db(request), _principal(request).organization
-    width = value * UNITS[unit]
+    width = value * UNIT_MS[unit]
     offset_ms = int(tz.utcoffset(None).total_seconds() * 1000)  # type: ignore[union-attr]
-    origin = -offset_ms + (MONDAY_MS if unit == "w" else 0)
+    origin = bucket_origin(unit, offset_ms)
     bounds = await run_in_threadpool(time_bounds, db, org, query.filter)
     if bounds is None:
         return JSONResponse({"buckets": []})
@@ -244,7 +242,7 @@ async def events_interval(request: Request) -> Response:
 
 
 _EPOCH = datetime(1970, 1, 1)
-_CYCLE_MS = 146_097 * UNITS["d"]  # 400 Gregorian years: the calendar (and weekdays) repeat exactly
+_CYCLE_MS = 146_097 * UNIT_MS["d"]  # 400 Gregorian years: the calendar (and weekdays) repeat exactly
 _MIN_MS = int((datetime.min - _EPOCH).total_seconds()) * 1000
 _MAX_MS = int((datetime(9999, 12, 31) - _EPOCH).total_seconds()) * 1000
 

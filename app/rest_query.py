@@ -123,7 +123,7 @@ def parse_interval(body: Any) -> tuple[EventQuery, str, int, timezone]:
     # Exact lower case: "M" is a month in the vendor's backend, so it must not quietly become minutes.
     if not isinstance(unit, str) or unit.strip() not in INTERVAL_UNITS:
         raise BadRequest(f"interval_unit: {_show(unit)} is not one of {', '.join(INTERVAL_UNITS)}")
-    return query, unit.strip(), _interval_value(body.get("interval_value")), _timezone(body.get("timezone"))
+    return query, unit.strip(), _interval_value(body.get("interval_value")), parse_timezone(body.get("timezone"))
 
 
 def parse_search_term(term: Any, where: str = "search_term") -> Node:
@@ -381,7 +381,8 @@ def _interval_value(value: Any) -> int:
     return n
 
 
-def _timezone(value: Any) -> timezone:
+def parse_timezone(value: Any) -> timezone:
+    """A fixed UTC offset (\"-0500\", \"+05:30\", \"Z\"); raises BadRequest naming `timezone`."""
     if value is None:
         return timezone.utc
     text = value.strip() if isinstance(value, str) else None

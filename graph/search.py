@@ -8,7 +8,7 @@ same wherever it is in the result and ties on a timestamp are never skipped or r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from app.fields import Field
 from app.filters import Node
@@ -16,6 +16,14 @@ from graph.db import Database
 from graph.filters import compile_filter
 
 MAX_BUCKETS = 10_000  # an interval query answering more buckets than this is refused by the caller
+UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
+MONDAY_MS = 4 * UNIT_MS["d"]  # 1970-01-05 was a Monday
+
+
+def bucket_origin(unit: str, tz_offset_ms: int) -> int:
+    """Where histogram buckets start, for both APIs: local midnight of the epoch in the requested UTC offset, so hour
+    and day buckets align with the zone; week buckets start on a Monday."""
+    return -tz_offset_ms + (MONDAY_MS if unit == "w" else 0)
 
 
 @dataclass(frozen=True)
@@ -71,21 +79,6 @@ def find_events(db: Database, organization: str, where: Node, *, limit: int, des
         params.update(after_ts=after[0], after_id=after[1])
     query = _page_query(cond, descending, after is not None, skip > 0)
     return [StoredEvent(ts, eid, raw) for ts, eid, raw in db.read(query, **params)[0]["page"]]
-
-
-def stream_events(db: Database, organization: str, where: Node, *, limit: int, descending: bool = False,
-                  after: tuple[int, str] | None = None, skip: int = 0, chunk: int = 2000) -> Iterator[StoredEvent]:
-    """The same events as `find_events`, fetched in keyset chunks so a 10,000-event page never sits in memory
-    twice (the REST layer streams them straight into the response)."""
-    left = limit
-    while left > 0:
-        page = find_events(db, organization, where, limit=min(chunk, left), descending=descending, after=after,
-                           skip=skip)
-        yield from page
-        if len(page) < min(chunk, left):
-            return
-        left -= len(page)
-        after, skip = page[-1].cursor, 0
 
 
 def find_event_keys(db: Database, organization: str, where: Node, *, limit: int, descending: bool = False,

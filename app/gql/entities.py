@@ -11,14 +11,10 @@ from strawberry.types import Info
 from app.filters import match
 from app.gql import traversals as tv
 from app.gql.context import Context
-from app.gql.filters import EventFilter, FilterError, to_ms
+from app.gql.filters import EventFilter, FilterError, optional_ms, to_ms
 from app.gql.types import Entity, EventConnection, Order, events_connection
 from graph import traversals as graph_traversals
 from graph.entities import EntityNode
-
-
-def _ms(value: Optional[datetime]) -> Optional[int]:
-    return None if value is None else to_ms(value)
 
 
 class _Base:
@@ -46,29 +42,29 @@ class User(_Base, Entity):
                                   "password/MFA, group and resource associations, deleted; who did it, from where.")
     async def lifecycle(self, info: Info[Context, None], from_: Annotated[Optional[datetime], strawberry.argument(
             name="from")] = None, to: Optional[datetime] = None) -> list[tv.AuditEntry]:
-        return await self._ask(info, graph_traversals.lifecycle, _ms(from_), _ms(to))
+        return await self._ask(info, graph_traversals.lifecycle, optional_ms(from_), optional_ms(to))
 
     @strawberry.field(description="Per resource the user authenticated to: first/last seen, successes, failures, "
                                   "MFA share, countries and client IPs.")
     async def access_history(self, info: Info[Context, None], from_: Annotated[Optional[datetime],
                              strawberry.argument(name="from")] = None,
                              to: Optional[datetime] = None) -> list[tv.ResourceAccess]:
-        return await self._ask(info, graph_traversals.access_history, _ms(from_), _ms(to))
+        return await self._ask(info, graph_traversals.access_history, optional_ms(from_), optional_ms(to))
 
     @strawberry.field(description="Groups the user was in at that instant (now by default), direct and nested.")
     async def groups(self, info: Info[Context, None], as_of: Optional[datetime] = None) -> list[tv.GroupMembership]:
-        return await self._ask(info, graph_traversals.groups_as_of, _ms(as_of))
+        return await self._ask(info, graph_traversals.groups_as_of, optional_ms(as_of))
 
     @strawberry.field(description="Resources the user could reach at that instant (now by default), each with "
                                   "every path that grants it.")
     async def access(self, info: Info[Context, None], as_of: Optional[datetime] = None) -> list[tv.EffectiveAccess]:
-        return await self._ask(info, graph_traversals.access_as_of, _ms(as_of))
+        return await self._ask(info, graph_traversals.access_as_of, optional_ms(as_of))
 
     @strawberry.field(description="Why the user can reach that resource at that instant: every hop with the event "
                                   "that granted it, the admin who did it, when and from where. Empty: no path.")
     async def access_path(self, info: Info[Context, None], to: strawberry.ID,
                           as_of: Optional[datetime] = None) -> list[tv.AccessPath]:
-        return await self._ask(info, graph_traversals.access_path, str(to), _ms(as_of))
+        return await self._ask(info, graph_traversals.access_path, str(to), optional_ms(as_of))
 
     @strawberry.field(description="Resources gained and lost between two instants, with the events that did it.")
     async def access_diff(self, info: Info[Context, None], from_: Annotated[datetime, strawberry.argument(
@@ -89,7 +85,8 @@ class Admin(_Base, Entity):
             include_logins: bool = False) -> list[tv.AuditEntry]:
         if not 0 < first <= 10_000:
             raise FilterError("first: must be between 1 and 10000")
-        return await self._ask(info, graph_traversals.admin_changes, _ms(from_), _ms(to), first, include_logins)
+        return await self._ask(info, graph_traversals.admin_changes, optional_ms(from_), optional_ms(to), first,
+                               include_logins)
 
 
 @strawberry.type
@@ -100,7 +97,7 @@ class Group(_Base, Entity):
     @strawberry.field(description="Members at that instant (now by default): users and nested groups of a user "
                                   "group, systems of a system group.")
     async def members(self, info: Info[Context, None], as_of: Optional[datetime] = None) -> list[tv.GroupMember]:
-        return await self._ask(info, graph_traversals.members_as_of, _ms(as_of))
+        return await self._ask(info, graph_traversals.members_as_of, optional_ms(as_of))
 
 
 @strawberry.interface(description="A system or application users sign in to.")
@@ -109,13 +106,13 @@ class Accessible(_Base, Entity):
     @strawberry.field(description="Users who could reach it at that instant (now by default), with their paths.")
     async def who_can_access(self, info: Info[Context, None],
                              as_of: Optional[datetime] = None) -> list[tv.PrincipalAccess]:
-        return await self._ask(info, graph_traversals.who_can_access, _ms(as_of))
+        return await self._ask(info, graph_traversals.who_can_access, optional_ms(as_of))
 
     @strawberry.field(description="Users who authenticated to it in the window, with counts.")
     async def who_accessed(self, info: Info[Context, None], from_: Annotated[Optional[datetime],
                            strawberry.argument(name="from")] = None,
                            to: Optional[datetime] = None) -> list[tv.Accessor]:
-        return await self._ask(info, graph_traversals.who_accessed, _ms(from_), _ms(to))
+        return await self._ask(info, graph_traversals.who_accessed, optional_ms(from_), optional_ms(to))
 
 
 @strawberry.type

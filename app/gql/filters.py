@@ -31,6 +31,11 @@ def to_ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
+def optional_ms(value: Optional[datetime]) -> Optional[int]:
+    """`to_ms` for an optional argument (None: unbounded / now, as the traversal decides)."""
+    return None if value is None else to_ms(value)
+
+
 @strawberry.input(description="Who did it: any given part must match (case-insensitive).")
 class InitiatorFilter:
     id: Optional[str] = None

@@ -18,20 +18,20 @@ from app.gql.context import Context, Forbidden
 from app.gql.entities import Admin, Application, Group, IPAddress, System, User, wrap
 from app.gql.limits import IntrospectionLimit
 from app.gql import traversals as tv
-from app.gql.filters import EventFilter, FilterError, to_filter_tree, to_ms
+from app.gql.filters import EventFilter, FilterError, optional_ms, to_filter_tree
 from graph import traversals
 from app.gql.types import (Entity, Event, EventConnection, Order, events_connection, parse_global_id)
 from app.filters import MATCH_ALL
 from app.live import follow
 from app.records import Record
 from graph.entities import find_entity, load_ip
-from graph.search import MAX_BUCKETS, StoredEvent, distinct_values, find_events, histogram, time_bounds
+from graph.search import (MAX_BUCKETS, UNIT_MS, bucket_origin, count_events, distinct_values,
+                          find_events, histogram, time_bounds)
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 MAX_INGEST = 10_000
-UNITS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
 
 
 @strawberry.type
@@ -68,18 +68,19 @@ class IngestResult:
     results: list[IngestItem]
 
 
-def _interval(text: str) -> int:
+def _interval(text: str) -> tuple[str, int]:
+    """(unit, width in ms) of an interval such as "15m" or "1d"."""
     t = text.strip()
-    if len(t) >= 2 and t[-1] in UNITS and t[:-1].isdigit() and 0 < int(t[:-1]) <= 1_000_000:
-        return int(t[:-1]) * UNITS[t[-1]]
+    if len(t) >= 2 and t[-1] in UNIT_MS and t[:-1].isdigit() and 0 < int(t[:-1]) <= 1_000_000:
+        return t[-1], int(t[:-1]) * UNIT_MS[t[-1]]
     raise FilterError(f"interval: {text!r} is not a number and a unit (s, m, h, d, w), e.g. \"15m\" or \"1d\"")
 
 
 def _tz_offset_ms(text: str) -> int:
-    from app.rest_query import BadRequest, _timezone
+    from app.rest_query import BadRequest, parse_timezone
 
     try:
-        tz = _timezone(text)
+        tz = parse_timezone(text)
     except BadRequest as exc:
         raise FilterError(exc.message) from None
     return int(tz.utcoffset(None).total_seconds() * 1000)  # type: ignore[union-attr]
@@ -102,8 +103,6 @@ class Query:
 
     @strawberry.field
     async def event_count(self, info: Info[Context, None], filter: Optional[EventFilter] = None) -> int:
-        from graph.search import count_events
-
         ctx = info.context
         return await ctx.run(count_events, ctx.db, ctx.org, to_filter_tree(filter))
 
@@ -111,7 +110,7 @@ class Query:
     async def event_histogram(self, info: Info[Context, None], interval: str, filter: Optional[EventFilter] = None,
                               timezone_: Annotated[Optional[str], strawberry.argument(name="timezone")] = None
                               ) -> list[HistogramBucket]:
-        width = _interval(interval)
+        unit, width = _interval(interval)
         offset = _tz_offset_ms(timezone_ or "Z")
         where = to_filter_tree(filter)
         ctx = info.context
@@ -120,10 +119,8 @@ class Query:
             return []
         if (bounds[1] - bounds[0]) // width + 1 > MAX_BUCKETS:
             raise FilterError(f"interval: more than {MAX_BUCKETS} buckets; use a wider interval or a narrower filter")
-        origin = -offset  # buckets start at local midnight of the epoch, so days/weeks align with the zone
-        if width == UNITS["w"]:
-            origin += 4 * UNITS["d"]  # 1970-01-05 was a Monday: weeks start on Monday
-        rows = await ctx.run(histogram, ctx.db, ctx.org, where, width_ms=width, origin_ms=origin)
+        rows = await ctx.run(histogram, ctx.db, ctx.org, where, width_ms=width,
+                             origin_ms=bucket_origin(unit, offset))
         return [HistogramBucket(start=datetime.fromtimestamp(b / 1000, tz=timezone.utc), count=n) for b, n in rows]
 
     @strawberry.field(description="The most frequent values of a field (a dot path, as in the REST API).")
@@ -196,8 +193,8 @@ class Query:
         if not 1 < threshold <= 10_000:
             raise FilterError("threshold: must be between 2 and 10000")
         ctx = info.context
-        return tv.convert(await ctx.run(traversals.failed_login_bursts, ctx.db, ctx.org, _interval(window),
-                                        threshold, _ms(from_), _ms(to)))
+        return tv.convert(await ctx.run(traversals.failed_login_bursts, ctx.db, ctx.org, _interval(window)[1],
+                                        threshold, optional_ms(from_), optional_ms(to)))
 
     @strawberry.field(description="Successful logins to a resource after the user's path to it ended, or after "
                                   "the user was suspended or deleted.")
@@ -205,18 +202,16 @@ class Query:
             Optional[datetime], strawberry.argument(name="from")] = None,
             to: Optional[datetime] = None) -> list[tv.AccessAfterRevocation]:
         ctx = info.context
-        return tv.convert(await ctx.run(traversals.access_after_revocation, ctx.db, ctx.org, _ms(from_), _ms(to)))
+        return tv.convert(await ctx.run(traversals.access_after_revocation, ctx.db, ctx.org, optional_ms(from_),
+                                        optional_ms(to)))
 
     @strawberry.field(description="Successful logins from a country the user had never logged in from before.")
     async def new_country_logins(self, info: Info[Context, None], from_: Annotated[
             Optional[datetime], strawberry.argument(name="from")] = None,
             to: Optional[datetime] = None) -> list[tv.NewCountryLogin]:
         ctx = info.context
-        return tv.convert(await ctx.run(traversals.new_country_logins, ctx.db, ctx.org, _ms(from_), _ms(to)))
-
-
-def _ms(value: Optional[datetime]) -> Optional[int]:
-    return None if value is None else to_ms(value)
+        return tv.convert(await ctx.run(traversals.new_country_logins, ctx.db, ctx.org, optional_ms(from_),
+                                        optional_ms(to)))
 
 
 @strawberry.type

@@ -100,15 +100,15 @@ class Entity:
                                   "default), in either direction, with the events that made and ended each edge.")
     async def neighbours(self, info: Info[Context, None], as_of: Optional[datetime] = None,
                          first: int = 500) -> list[Annotated["Neighbour", strawberry.lazy("app.gql.traversals")]]:
-        from app.gql.filters import to_ms
+        from app.gql.filters import optional_ms
         from app.gql.traversals import convert
         from graph.traversals import neighbours
 
         if not 0 < first <= 10_000:
             raise FilterError("first: must be between 1 and 10000")
         ctx = info.context
-        at = None if as_of is None else to_ms(as_of)
-        return convert(await ctx.run(neighbours, ctx.db, ctx.org, self._node.label, self._node.id, at, first))
+        return convert(await ctx.run(neighbours, ctx.db, ctx.org, self._node.label, self._node.id,
+                                     optional_ms(as_of), first))
 
 
 def actor_filter(label: str, node: EntityNode) -> Node:
