@@ -1,4 +1,5 @@
-"""Entity nodes by key or by name, batched for DataLoaders: one query per label per request tick."""
+"""Entity nodes for the GraphQL layer: by id in batches (DataLoaders: one query per label per request tick), and
+by name through graph.traversals' lookup with a case-insensitive fallback."""
 
 from __future__ import annotations
 
@@ -7,10 +8,7 @@ from typing import Any
 
 from app.events import ENTITY_LABELS
 from graph.db import Database
-
-# The property each root field may look an entity up by (besides id); all indexed with organization.
-LOOKUP_PROPS = {"User": ("username", "email"), "Admin": ("email",), "Group": ("name",), "System": ("hostname",),
-                "Application": ("name",)}
+from graph.traversals import LOOKUP_KEYS, get_entity
 
 
 @dataclass(frozen=True)
@@ -37,23 +35,22 @@ def load_entities(db: Database, organization: str, label: str, ids: list[str]) -
 
 
 def find_entity(db: Database, organization: str, label: str, **by: str | None) -> EntityNode | None:
-    """An entity by id, or else by one of its lookup properties (exact; case-insensitive as a fallback)."""
+    """An entity by id, or else by the first given name property: exact first (`graph.traversals.get_entity`),
+    then ignoring case."""
     assert label in ENTITY_LABELS
     given = {k: v for k, v in by.items() if v is not None}
     if "id" in given:
         return load_entities(db, organization, label, [given["id"]]).get(given["id"])
-    for prop in LOOKUP_PROPS.get(label, ()):
-        if prop in given:
-            rows = db.read(f"MATCH (n:{label}) WHERE n.organization = $org AND n.{prop} = $v "
-                           "RETURN properties(n) AS p LIMIT 1", org=organization, v=given[prop])
-            if not rows:
-                rows = db.read(f"MATCH (n:{label}) WHERE n.organization = $org AND toLower(n.{prop}) = toLower($v) "
-                               "RETURN properties(n) AS p LIMIT 1", org=organization, v=given[prop])
-            return _node(label, rows[0]["p"]) if rows else None
+    for prop, value in given.items():
+        exact = get_entity(db, organization, label, **{prop: value})  # validates prop against LOOKUP_KEYS
+        if exact is not None:
+            return EntityNode(exact.label, exact.id, exact.properties)
+        assert prop in LOOKUP_KEYS[label]
+        rows = db.read(f"MATCH (n:{label}) WHERE n.organization = $org AND toLower(n.`{prop}`) = toLower($v) "
+                       "RETURN properties(n) AS p ORDER BY n.id LIMIT 1", org=organization, v=value)
+        return _node(label, rows[0]["p"]) if rows else None
     return None
 
 
 def load_ip(db: Database, organization: str, address: str) -> bool:
-    rows = db.read("MATCH (n:IPAddress {organization: $org, address: $a}) RETURN n.address AS a",
-                   org=organization, a=address.strip().lower())
-    return bool(rows)
+    return get_entity(db, organization, "IPAddress", address=address) is not None
