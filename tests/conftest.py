@@ -22,6 +22,13 @@ SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "events"
 if not SAMPLE.exists():  # a CI clone has shared/ beside it as well; fall back to the repo's copy
     SAMPLE = Path(__file__).parent / "data" / "directory-insights-sample.jsonl"
 SAMPLE_ORG = "5ce434e77128503e528e747b"
+# Ids in the sample story: slucero joins Engineering, which grants GitHub and build-01; event REVOKE removes her.
+SLUCERO = "5eda6ab54fd13527dcd9ccf9"
+ENGINEERING = "5eda6c004fd13527dcd9cd10"
+GITHUB = "5ed0aa0e4fd13527dcd9aa01"
+BUILD01 = "5ed0bb0e4fd13527dcd9bb01"
+SAMPLE_ADMIN = "5ce434e77128503e528e747c"
+REVOKE = "5ee0000a4fd13527dcd9cf00"
 
 
 def sample_events(org: str | None = None) -> list[dict[str, Any]]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import ingest, make_key, new_org, sample_events
-
-SLUCERO = "5eda6ab54fd13527dcd9ccf9"
+from tests.conftest import BUILD01, ENGINEERING, GITHUB, SLUCERO, ingest, make_key, new_org, sample_events
 
 
 def gql(client, key: str | None, query: str, variables: dict | None = None, org: str | None = None,
@@ -195,10 +193,6 @@ def test_abuse_is_refused_fast(db, org, client, key):
 
     assert "errors" not in gql(client, key, get_introspection_query())  # GraphiQL's own query still works
 
-
-ENGINEERING = "5eda6c004fd13527dcd9cd10"
-GITHUB = "5ed0aa0e4fd13527dcd9aa01"
-BUILD01 = "5ed0bb0e4fd13527dcd9bb01"
 
 ACCESS = """query($at: DateTime) { user(username: "slucero") { access(asOf: $at) {
   resource { id name type } paths { kind hops { source { name } target { name } relationship

@@ -9,12 +9,7 @@ import random
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from app.jsonutil import loads
-from tests.conftest import ingest, new_org, sample_events, snapshot
-
-ENGINEERING = "5eda6c004fd13527dcd9cd10"
-SLUCERO = "5eda6ab54fd13527dcd9ccf9"
-GITHUB = "5ed0aa0e4fd13527dcd9aa01"
-BUILD01 = "5ed0bb0e4fd13527dcd9bb01"
+from tests.conftest import BUILD01, ENGINEERING, GITHUB, SLUCERO, ingest, new_org, sample_events, snapshot
 
 
 def ms(text: str) -> int:

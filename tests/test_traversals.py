@@ -10,14 +10,7 @@ import pytest
 
 from app.events import parse_timestamp
 from graph import traversals as T
-from tests.conftest import ingest, new_org, sample_events
-
-SLUCERO = "5eda6ab54fd13527dcd9ccf9"
-ENGINEERING = "5eda6c004fd13527dcd9cd10"
-GITHUB = "5ed0aa0e4fd13527dcd9aa01"
-BUILD01 = "5ed0bb0e4fd13527dcd9bb01"
-SAMPLE_ADMIN = "5ce434e77128503e528e747c"
-REVOKE = "5ee0000a4fd13527dcd9cf00"
+from tests.conftest import BUILD01, ENGINEERING, GITHUB, REVOKE, SAMPLE_ADMIN, SLUCERO, ingest, new_org, sample_events
 
 
 def ms(text: str) -> int:
