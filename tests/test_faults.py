@@ -416,12 +416,12 @@ def test_known_down_skips_the_database_until_a_probe_succeeds() -> None:
 def test_graphql_resolver_losing_neo4j_answers_503(client: TestClient, key: str, monkeypatch: pytest.MonkeyPatch,
                                                    app: Starlette) -> None:
     """Neo4j lost after authentication, inside a resolver: a 503 the client retries, not a masked 200."""
-    import graph.search
+    import app.gql.schema
 
     def lost(*args: Any, **kwargs: Any) -> int:
         raise ServiceUnavailable("connection lost")
 
-    monkeypatch.setattr(graph.search, "count_events", lost)
+    monkeypatch.setattr(app.gql.schema, "count_events", lost)  # where the resolver looks it up
     r = client.post("/graphql", json={"query": "{ eventCount }"}, headers={"x-api-key": key, "x-request-id": "q-7"})
     assert r.status_code == 503, r.text
     assert r.json()["message"] and r.headers["x-request-id"] == "q-7"
