@@ -62,7 +62,7 @@ def neo4j() -> None:
 @click.pass_context
 def start(ctx: click.Context) -> None:
     """Start it in the background; returns once Bolt answers."""
-    from app.runtime import managed
+    from app.bootstrap import managed
 
     m = managed(_settings(ctx))
     if m.start():
@@ -75,7 +75,7 @@ def start(ctx: click.Context) -> None:
 @click.pass_context
 def stop(ctx: click.Context) -> None:
     """Shut it down cleanly (checkpoint)."""
-    from app.runtime import managed
+    from app.bootstrap import managed
 
     m = managed(_settings(ctx))
     click.echo("Neo4j stopped" if m.stop() else "Neo4j was not running")
@@ -85,7 +85,7 @@ def stop(ctx: click.Context) -> None:
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Exit 0 only while it answers."""
-    from app.runtime import managed
+    from app.bootstrap import managed
 
     m = managed(_settings(ctx))
     if m.answers():
@@ -97,7 +97,7 @@ def status(ctx: click.Context) -> None:
 
 # --- ingest / demo ---------------------------------------------------------------------------------------------
 def _pipeline(settings: Settings, db: Any, organization: str | None = None) -> Any:
-    from app.enrich import Enricher
+    from app.ingest.enrich import Enricher
     from app.ingest import Pipeline
 
     return Pipeline(db, Enricher(settings.geoip_db), settings.batch_size, organization)
@@ -120,8 +120,8 @@ def _report(summary: Any, limit: int = 50) -> None:
 def ingest(ctx: click.Context, path: str, batch_size: int | None) -> None:
     """Ingest events from PATH (JSON lines or a JSON array; - for stdin)."""
     from app.ingest import Summary
-    from app.records import read_records
-    from app.runtime import open_database
+    from app.ingest.records import read_records
+    from app.bootstrap import open_database
 
     settings = _settings(ctx)
     if batch_size:
@@ -165,7 +165,7 @@ def _progress() -> Any:
 @click.pass_context
 def demo(ctx: click.Context, users: int, days: int, events: int, seed: int, organization: str) -> None:
     """Generate a realistic history and ingest it through the normal pipeline."""
-    from app.runtime import open_database
+    from app.bootstrap import open_database
 
     settings = _settings(ctx)
     db = open_database(settings)
@@ -184,8 +184,8 @@ DEMO_ORG = "5f0000000000000000000001"
 def _ingest_demo(settings: Settings, db: Any, users: int = 50, days: int = 30, events: int = 5000, seed: int = 1,
                  organization: str = DEMO_ORG) -> Any:
     """The demo history through the normal pipeline (shared by `demo` and `serve --demo`)."""
-    from app.demo import generate
-    from app.records import Record
+    from app.ingest.demo import generate
+    from app.ingest.records import Record
 
     gen = generate(users=users, days=days, events=events, seed=seed, organization=organization)
     records = (Record(f"demo event {i}", ev) for i, ev in enumerate(gen, start=1))
@@ -216,8 +216,8 @@ def retention(ctx: click.Context, keep: str | None, dry_run: bool, orgs: tuple[s
     transaction each, so it may be interrupted and re-run. An old event delivered again after its deletion is
     stored again and goes at the next run.
     """
-    from app.events import format_ms
-    from app.runtime import open_database
+    from app.model.events import format_ms
+    from app.bootstrap import open_database
     from graph import retention as ret
 
     settings = _settings(ctx)
@@ -268,7 +268,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool, al
     import uvicorn
 
     from app.observability import configure_logging
-    from app.runtime import open_database
+    from app.bootstrap import open_database
     from app.server import create_app
 
     settings = _settings(ctx)
@@ -311,7 +311,7 @@ def keys() -> None:
 @click.pass_context
 def keys_create(ctx: click.Context, orgs: tuple[str, ...], scope: str, name: str) -> None:
     """Create a key; the secret is the last line of the output (and is not stored anywhere)."""
-    from app.runtime import open_database
+    from app.bootstrap import open_database
     from graph.keys import create_key
 
     db = open_database(_settings(ctx))
@@ -331,8 +331,8 @@ def keys_create(ctx: click.Context, orgs: tuple[str, ...], scope: str, name: str
 @click.pass_context
 def keys_list(ctx: click.Context) -> None:
     """Every key: id, scope, organizations, name, created, revoked (never the secret)."""
-    from app.events import format_ms
-    from app.runtime import open_database
+    from app.model.events import format_ms
+    from app.bootstrap import open_database
     from graph.keys import list_keys
 
     db = open_database(_settings(ctx))
@@ -353,7 +353,7 @@ def keys_list(ctx: click.Context) -> None:
 @click.pass_context
 def keys_revoke(ctx: click.Context, key_id: str) -> None:
     """Revoke a key by its id: requests with it get 401 from then on."""
-    from app.runtime import open_database
+    from app.bootstrap import open_database
     from graph.keys import revoke_key
 
     db = open_database(_settings(ctx))

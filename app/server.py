@@ -18,15 +18,15 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
 from app.auth import AuthError, AuthMiddleware, authenticate
-from app.enrich import Enricher
+from app.ingest.enrich import Enricher
 from app.gql.context import Context
 from app.gql.schema import schema
 from app.ingest import Pipeline, Summary
 from app.observability import ObservabilityMiddleware, is_unavailable, metrics, record_ingest
-from app.records import Record
+from app.ingest.records import Record
 from app.settings import Settings
 from graph.db import Database, DatabaseUnavailable
-from graph.schema import ensure_schema
+from graph.constraints import ensure_schema
 
 log = logging.getLogger("insightgraph")
 
@@ -167,7 +167,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         WebSocketRoute("/graphql", graphql),
     ]
     try:
-        from app.rest import routes as rest_routes
+        from app.rest.endpoints import routes as rest_routes
     except ImportError:  # pragma: no cover - while the REST module is being built
         rest_routes = []
     routes += rest_routes

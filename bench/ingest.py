@@ -11,7 +11,7 @@ created. Each phase runs in a child Python process, so "peak RSS" is that phase'
 
   python    generate + parse + enrich + Event.properties(), no database: the Python ceiling.
   pipeline  app.ingest.Pipeline with an Enricher (GeoIP on a tiny .mmdb built here, or --geoip-db), exactly as
-            `insightgraph demo` runs it: graph.ingest.write_batch, one transaction per batch.
+            `insightgraph demo` runs it: graph.write.write_batch, one transaction per batch.
   baseline  the same events, parsed, enriched and turned into the same properties, written by the plainest
             batched Cypher: UNWIND ... MERGE for events, entities, IPs, edges; the access intervals folded in
             Python from the association events kept aside and written once at the end.
@@ -42,8 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app.access import ACCESS_RELS  # noqa: E402
-from app.events import ENTITY_LABELS  # noqa: E402
+from app.model.intervals import ACCESS_RELS  # noqa: E402
+from app.model.events import ENTITY_LABELS  # noqa: E402
 
 EVENT_RELS = ("INITIATED_BY", "TARGETS", "ACCESSED", "FROM_IP", "ASSOC_FROM", "ASSOC_TO")
 REL_TYPES = EVENT_RELS + ACCESS_RELS
@@ -55,7 +55,7 @@ def events(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     """The demo stream, never materialised. With --drop-geoip, the vendor's geoip is removed from that share of
     the events that have a client_ip (chosen by a hash of the id, so every phase sees the same data), so the
     Enricher has real lookups to do; the demo's own events all carry geoip already."""
-    from app.demo import generate
+    from app.ingest.demo import generate
 
     cut = int(args.drop_geoip * 1000)
     for ev in generate(users=args.users, days=args.days, events=args.events, seed=args.seed,
@@ -70,7 +70,7 @@ def build_mmdb(path: Path) -> Path:
     from mmdb_writer import MMDBWriter
     from netaddr import IPSet
 
-    from app.demo import _GEO
+    from app.ingest.demo import _GEO
 
     writer = MMDBWriter(ip_version=6, database_type="GeoIP2-City", ipv4_compatible=True)
     for country, continent, region, region_name, tz, lat, lon, prefixes in _GEO.values():
@@ -139,7 +139,7 @@ class Baseline:
         self.db_seconds = 0.0
 
     def add_batch(self, evs: list[Any]) -> None:
-        from app.access import edge_for
+        from app.model.intervals import edge_for
 
         rows, ips, pairs = [], [], set()
         ents: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -184,7 +184,7 @@ class Baseline:
         self.written += len(evs)
 
     def finish(self) -> None:
-        from app.access import fold
+        from app.model.intervals import fold
 
         groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
         for key, evs in self.pair_events.items():
@@ -277,9 +277,9 @@ def _query_name(query: str) -> str:
 
 
 def child(args: argparse.Namespace) -> dict[str, Any]:
-    from app.enrich import Enricher
-    from app.events import parse_event
-    from app.records import Record
+    from app.ingest.enrich import Enricher
+    from app.model.events import parse_event
+    from app.ingest.records import Record
 
     enricher = Enricher(args.geoip_db)
     n = 0
@@ -305,15 +305,15 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
             profiler.disable()
     else:
         from graph.db import Database
-        from graph.schema import ensure_schema
+        from graph.constraints import ensure_schema
 
         db = Database(args.uri)
         db.verify()
         ensure_schema(db)
         if args.child in ("pipeline", "overlap"):
-            import app.ingest as app_ingest
+            import app.ingest.pipeline as app_ingest
             from app.ingest import Pipeline
-            from graph.ingest import write_batch
+            from graph.write import write_batch
 
             db_time = [0.0]
             if args.statements:

@@ -8,7 +8,7 @@ What it does, in order:
 
 1. A dedicated managed Neo4j (graph.managed.ManagedNeo4j) on --home (default /tmp/insightgraph-bench) and --port
    (default 7700), --heap/--pagecache 4g each. On first use it is loaded with --events demo events
-   (app.demo.generate, --users/--days/--seed) through the normal ingest pipeline (app.ingest.Pipeline), with
+   (app.ingest.demo.generate, --users/--days/--seed) through the normal ingest pipeline (app.ingest.Pipeline), with
    progress on stderr. A (:BenchDataset) node records the parameters once the load completed; later runs with the
    same parameters reuse the store, other parameters are refused (use another --home, or --rebuild). An
    interrupted load resumes (the pipeline skips events already stored).
@@ -80,11 +80,11 @@ def dataset_params(args: argparse.Namespace) -> dict[str, Any]:
 
 def ensure_dataset(args: argparse.Namespace, db: Any) -> dict[str, Any]:
     """The bench store holds exactly the requested demo history: reuse it, resume it, or load it."""
-    from app.enrich import Enricher
+    from app.ingest.enrich import Enricher
     from app.ingest import Pipeline, Summary
-    from app.records import Record
-    from app.demo import generate
-    from graph.schema import ensure_schema
+    from app.ingest.records import Record
+    from app.ingest.demo import generate
+    from graph.constraints import ensure_schema
 
     want = dataset_params(args)
     ensure_schema(db)
@@ -360,9 +360,9 @@ def cypher_text(name: str, p: Params) -> str:
 
 def graph_layer_call(name: str, p: Params) -> Callable[[Any], Any]:
     """The same question through our graph layer, in-process (what the resolvers run, minus HTTP and GraphQL)."""
-    from app.gql.filters import EventFilter, to_filter_tree
+    from app.gql.filter_input import EventFilter, to_filter_tree
     from graph import search, traversals
-    from graph.entities import find_entity
+    from graph.lookup import find_entity
 
     where = to_filter_tree(EventFilter(event_types=AUTH_TYPES, success=False,
                                        from_=datetime.fromtimestamp(p.w_from / 1000, timezone.utc),

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.fields import Field
-from app.filters import Node
+from app.model.fields import Field
+from app.model.filters import Node
 from graph.db import Database
-from graph.filters import compile_filter
+from graph.compile_filter import compile_filter
 
 MAX_BUCKETS = 10_000  # an interval query answering more buckets than this is refused by the caller
 UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}

@@ -26,11 +26,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from app.access import edge_for
-from app.events import ENTITY_LABELS, EntityRef, parse_event
-from app.jsonutil import loads
+from app.model.intervals import edge_for
+from app.model.events import ENTITY_LABELS, EntityRef, parse_event
+from app.model.jsonutil import loads
 from graph.db import Database
-from graph.ingest import NAME_KEYS
+from graph.write import NAME_KEYS
 
 MAX_MEMBER_HOPS = 4  # user -> group -> ... nested up to four MEMBER_OF hops before the grant
 MAX_HOPS = MAX_MEMBER_HOPS + 2  # + HAS_ACCESS_TO + (system MEMBER_OF system group)

@@ -11,10 +11,10 @@ from typing import Any, Iterator
 
 import pytest
 
-from app.enrich import Enricher
+from app.ingest.enrich import Enricher
 from app.ingest import Pipeline, Summary
-from app.records import Record
-from app.runtime import open_database
+from app.ingest.records import Record
+from app.bootstrap import open_database
 from app.settings import Settings
 from graph.db import Database
 
@@ -70,7 +70,7 @@ def ingest(db: Database, events: list[Any], batch_size: int = 1000, organization
 def snapshot(db: Database, org: str) -> dict[str, Any]:
     """Everything an organization holds in the graph, as comparable data (write tokens left out)."""
     volatile = {"batch", "lock", "ingested"}  # write tokens and the database clock at write time
-    from app.events import ENTITY_LABELS
+    from app.model.events import ENTITY_LABELS
 
     # Label by label through each label's (organization, key) index: an unlabelled match would scan every node.
     keyed = [(label, "id") for label in ("Event", *ENTITY_LABELS)] + [("IPAddress", "address"), ("AccessPair", "key")]

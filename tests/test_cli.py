@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from app.cli import main
-from app.jsonutil import loads
+from app.model.jsonutil import loads
 from app.settings import Settings
 from tests.conftest import sample_events
 from tests.test_enrich import BERLIN_IP, CHROME_MAC, CITY_RECORD, _write_db

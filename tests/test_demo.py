@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from app.demo import DEFAULT_END, generate
-from app.events import SERVICES, parse_event
+from app.ingest.demo import DEFAULT_END, generate
+from app.model.events import SERVICES, parse_event
 
 AUTH_TYPES = {"sso_auth", "user_login_attempt", "admin_login_attempt", "radius_auth", "radius_auth_attempt",
               "login_attempt", "ldap_bind", "ldap_search"}

@@ -1,4 +1,4 @@
-"""Tests for app.enrich: tiny GeoIP2-shaped .mmdb files built locally, no downloads."""
+"""Tests for app.ingest.enrich: tiny GeoIP2-shaped .mmdb files built locally, no downloads."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
-from app.enrich import Enricher
+from app.ingest.enrich import Enricher
 
 BERLIN_IP = "81.2.69.160"
 V6_IP = "2a02:2e0::1"

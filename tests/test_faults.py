@@ -33,10 +33,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from app.demo import generate
+from app.ingest.demo import generate
 from app.ingest import Pipeline
 from app.observability import JsonFormatter, ObservabilityMiddleware
-from app.records import Record
+from app.ingest.records import Record
 from app.settings import Settings
 from graph.db import Database, DatabaseUnavailable
 from graph.keys import create_key
@@ -44,7 +44,7 @@ from graph.managed import ManagedNeo4j
 from tests.conftest import ingest, new_org
 
 ROOT = Path(__file__).resolve().parents[1]
-REST = importlib.util.find_spec("app.rest") is not None  # the HTTP ingest endpoint, when that module exists
+REST = importlib.util.find_spec("app.rest.endpoints") is not None  # the HTTP ingest endpoint, when that module exists
 RETRY_SECONDS = "2"  # the services under test give up on Neo4j after this, so outages answer 503 quickly
 
 
@@ -120,7 +120,7 @@ def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Private]:
     neo = ManagedNeo4j(home, free_port(), heap="512m", pagecache="256m")
     neo.start()
     p = Private(neo, home)
-    from graph.schema import ensure_schema
+    from graph.constraints import ensure_schema
 
     ensure_schema(p.db)
     yield p

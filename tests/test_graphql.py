@@ -257,7 +257,7 @@ def test_traversals_never_cross_organizations(db, org, client, key):
 def test_graphiql_opens_with_examples_that_run_on_demo_data(db, client):
     import json as _json
 
-    from app.demo import generate
+    from app.ingest.demo import generate
     from app.gql.examples import EXAMPLES
 
     page = client.get("/graphql", headers={"accept": "text/html"})

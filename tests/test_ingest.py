@@ -8,12 +8,12 @@ import random
 
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from app.jsonutil import loads
+from app.model.jsonutil import loads
 from tests.conftest import BUILD01, ENGINEERING, GITHUB, SLUCERO, ingest, new_org, sample_events, snapshot
 
 
 def ms(text: str) -> int:
-    from app.events import parse_timestamp
+    from app.model.events import parse_timestamp
 
     return parse_timestamp(text)
 
@@ -157,7 +157,7 @@ def test_a_json_array_file_is_read_whole(db, org):
     import io
 
     from app.ingest import Pipeline
-    from app.records import read_records
+    from app.ingest.records import read_records
 
     events = sample_events(org)
     summary = Pipeline(db).run(read_records(io.BytesIO(b"  \n" + json.dumps(events).encode())))

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from starlette.testclient import TestClient
 
-import app.rest as rest
+import app.rest.endpoints as rest
 from tests.conftest import ingest, make_key, new_org, sample_events
 from tests.search_terms import reference_match, search_terms
 

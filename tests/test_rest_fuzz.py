@@ -16,7 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode, checks
 
-from app.openapi import document
+from app.rest.openapi import document
 from tests.conftest import ingest, make_key, new_org, sample_events
 
 CHECKS = [

@@ -1,4 +1,4 @@
-"""Tests for app.rest_query: REST bodies -> validated EventQuery, checked in Python with app.filters.evaluate."""
+"""Tests for app.rest.query: REST bodies -> validated EventQuery, checked in Python with app.model.filters.evaluate."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from app.events import SERVICES
-from app.fields import lookup
-from app.filters import MATCH_ALL, And, Exact, Match, Not, Or, Text, TimeRange, evaluate
-from graph.filters import compile_filter
-from app.rest_query import (
+from app.model.events import SERVICES
+from app.model.fields import lookup
+from app.model.filters import MATCH_ALL, And, Exact, Match, Not, Or, Text, TimeRange, evaluate
+from graph.compile_filter import compile_filter
+from app.rest.query import (
     BadRequest,
     EventQuery,
     parse_distinct,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.events import parse_timestamp
+from app.model.events import parse_timestamp
 from graph import traversals as T
 from tests.conftest import BUILD01, ENGINEERING, GITHUB, REVOKE, SAMPLE_ADMIN, SLUCERO, ingest, new_org, sample_events
 

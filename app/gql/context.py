@@ -15,7 +15,7 @@ from strawberry.dataloader import DataLoader
 
 from app.auth import AuthError, Principal
 from graph.db import Database
-from graph.entities import EntityNode, load_entities
+from graph.lookup import EntityNode, load_entities
 
 T = TypeVar("T")
 

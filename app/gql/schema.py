@@ -13,18 +13,18 @@ from strawberry.scalars import JSON
 from strawberry.utils.logging import StrawberryLogger
 from strawberry.types import Info
 
-from app.fields import UnknownField, lookup
+from app.model.fields import UnknownField, lookup
 from app.gql.context import Context, Forbidden
-from app.gql.entities import Admin, Application, Group, IPAddress, System, User, wrap
+from app.gql.entity_types import Admin, Application, Group, IPAddress, System, User, wrap
 from app.gql.limits import IntrospectionLimit
-from app.gql import traversals as tv
-from app.gql.filters import EventFilter, FilterError, optional_ms, to_filter_tree
+from app.gql import result_types as tv
+from app.gql.filter_input import EventFilter, FilterError, optional_ms, to_filter_tree
 from graph import traversals
-from app.gql.types import (Entity, Event, EventConnection, Order, events_connection, parse_global_id)
-from app.filters import MATCH_ALL
-from app.live import follow
-from app.records import Record
-from graph.entities import find_entity, load_ip
+from app.gql.event_types import (Entity, Event, EventConnection, Order, events_connection, parse_global_id)
+from app.model.filters import MATCH_ALL
+from app.gql.live import follow
+from app.ingest.records import Record
+from graph.lookup import find_entity, load_ip
 from graph.search import (MAX_BUCKETS, UNIT_MS, bucket_origin, count_events, distinct_values,
                           find_events, histogram, time_bounds)
 
@@ -77,7 +77,7 @@ def _interval(text: str) -> tuple[str, int]:
 
 
 def _tz_offset_ms(text: str) -> int:
-    from app.rest_query import BadRequest, parse_timezone
+    from app.rest.query import BadRequest, parse_timezone
 
     try:
         tz = parse_timezone(text)
@@ -138,7 +138,7 @@ class Query:
 
     @strawberry.field
     async def event(self, info: Info[Context, None], id: strawberry.ID) -> Optional[Event]:
-        from app.filters import match
+        from app.model.filters import match
 
         ctx = info.context
         rows = await ctx.run(find_events, ctx.db, ctx.org, match("id", str(id)), limit=1)
@@ -147,7 +147,7 @@ class Query:
     @strawberry.field(description="Any entity by its Relay global id (`globalId`).")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Optional[Entity]:
         label, key = parse_global_id(str(id))
-        from app.events import ENTITY_LABELS
+        from app.model.events import ENTITY_LABELS
 
         if label not in ENTITY_LABELS:
             return None

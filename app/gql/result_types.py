@@ -15,9 +15,9 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from app.events import ENTITY_LABELS
+from app.model.events import ENTITY_LABELS
 from app.gql.context import Context
-from app.gql.types import Entity, ms_to_dt
+from app.gql.event_types import Entity, ms_to_dt
 from graph import traversals as t
 
 TIME_FIELDS = {"ts", "since", "until", "first_seen", "last_seen", "last_success", "start", "end", "at", "from_ms",
@@ -34,7 +34,7 @@ class ObjectRef:
 
     @strawberry.field
     async def entity(self, info: Info[Context, None]) -> Optional[Entity]:
-        from app.gql.entities import wrap
+        from app.gql.entity_types import wrap
 
         if self.label not in ENTITY_LABELS:
             return None

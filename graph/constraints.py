@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.access import ACCESS_RELS
-from app.events import ENTITY_LABELS
+from app.model.intervals import ACCESS_RELS
+from app.model.events import ENTITY_LABELS
 from graph.db import Database
 
 STATEMENTS: list[str] = [

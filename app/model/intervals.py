@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.events import Connection, EntityRef
+from app.model.events import Connection, EntityRef
 
 PRINCIPALS = ("user", "user_group")
 NOT_ACCESS = ("policy", "command", "user", "user_group", "admin", "organization")

@@ -12,7 +12,7 @@ from typing import AsyncIterator
 
 from starlette.concurrency import run_in_threadpool
 
-from app.filters import Node
+from app.model.filters import Node
 from graph.db import Database
 from graph.search import StoredEvent, db_clock, events_since
 

@@ -11,7 +11,7 @@ from typing import IO, Any, Iterator
 
 import ijson
 
-from app.jsonutil import JSONDecodeError, loads
+from app.model.jsonutil import JSONDecodeError, loads
 
 
 @dataclass(frozen=True, slots=True)

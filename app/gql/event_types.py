@@ -1,7 +1,7 @@
 """GraphQL object types: events and their Relay connection, and the directory entities they link.
 
 Entity types carry the investigator's traversals (lifecycle, access at an instant, paths, diffs); those resolvers
-live in `app.gql.traversals`, and the Cypher behind them in `graph.traversals`.
+live in `app.gql.result_types`, and the Cypher behind them in `graph.traversals`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from app.events import Event as EventModel, parse_event
-from app.filters import Node, Or, all_of, match
+from app.model.events import Event as EventModel, parse_event
+from app.model.filters import Node, Or, all_of, match
 from app.gql.context import Context
-from app.gql.filters import EventFilter, FilterError, to_filter_tree
-from app.jsonutil import dumps, loads
-from graph.entities import EntityNode
+from app.gql.filter_input import EventFilter, FilterError, to_filter_tree
+from app.model.jsonutil import dumps, loads
+from graph.lookup import EntityNode
 from graph.search import StoredEvent, count_events, find_events
 
 MAX_PAGE = 10_000
@@ -99,9 +99,9 @@ class Entity:
     @strawberry.field(description="Groups, members and grants joined to this object at that instant (now by "
                                   "default), in either direction, with the events that made and ended each edge.")
     async def neighbours(self, info: Info[Context, None], as_of: Optional[datetime] = None,
-                         first: int = 500) -> list[Annotated["Neighbour", strawberry.lazy("app.gql.traversals")]]:
-        from app.gql.filters import optional_ms
-        from app.gql.traversals import convert
+                         first: int = 500) -> list[Annotated["Neighbour", strawberry.lazy("app.gql.result_types")]]:
+        from app.gql.filter_input import optional_ms
+        from app.gql.result_types import convert
         from graph.traversals import neighbours
 
         if not 0 < first <= 10_000:
@@ -232,7 +232,7 @@ class EventConnection:
 
 
 async def _load(info: Info[Context, None], label: str, eid: str) -> Optional[Entity]:
-    from app.gql.entities import wrap
+    from app.gql.entity_types import wrap
 
     node = await info.context.entities(label).load(eid)
     return wrap(node) if node is not None else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.settings import Settings
 from graph.db import Database, DatabaseUnavailable
 from graph.managed import ManagedNeo4j, Neo4jError
-from graph.schema import ensure_schema
+from graph.constraints import ensure_schema
 
 
 def managed(settings: Settings) -> ManagedNeo4j:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from app.fields import scan
-from app.jsonutil import dumps
+from app.model.fields import scan
+from app.model.jsonutil import dumps
 
 SERVICES: tuple[str, ...] = (
     "directory", "sso", "radius", "ldap", "systems", "mdm", "software", "password_manager", "object_storage",

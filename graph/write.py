@@ -15,9 +15,9 @@ from typing import Any
 
 import neo4j
 
-from app.access import edge_for, fold
-from app.events import ENTITY_LABELS, Event, parse_event
-from app.jsonutil import loads
+from app.model.intervals import edge_for, fold
+from app.model.events import ENTITY_LABELS, Event, parse_event
+from app.model.jsonutil import loads
 from graph.db import Database
 
 NAME_KEYS = ("name", "username", "email", "hostname", "displayName", "display_label", "kind", "type")

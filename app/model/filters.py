@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Union
 
-from app.events import cidr_range
-from app.fields import Field, lookup
+from app.model.events import cidr_range
+from app.model.fields import Field, lookup
 
 
 @dataclass(frozen=True)
@@ -115,8 +115,8 @@ def all_of(*nodes: Node | None) -> Node:
 
 def evaluate(node: Node, event: dict, ts: int | None = None) -> bool:
     """Evaluate a tree against a raw event in Python: for subscriptions, which test new events as they arrive."""
-    from app.events import ip_key, parse_timestamp
-    from app.fields import get_path, leaf_strings
+    from app.model.events import ip_key, parse_timestamp
+    from app.model.fields import get_path, leaf_strings
 
     if isinstance(node, And):
         return all(evaluate(n, event, ts) for n in node.items)

@@ -10,11 +10,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from app.enrich import Enricher
-from app.events import Event, EventError, parse_event
-from app.records import Record
+from app.ingest.enrich import Enricher
+from app.model.events import Event, EventError, parse_event
+from app.ingest.records import Record
 from graph.db import Database
-from graph.ingest import write_batch
+from graph.write import write_batch
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The vendor-compatible Directory Insights REST API (/insights/directory/v1/events*), our HTTP ingest, and the
-OpenAPI document — thin handlers over app.rest_query (what a body means) and graph.search (the Cypher).
+OpenAPI document — thin handlers over app.rest.query (what a body means) and graph.search (the Cypher).
 
 Choices a client can observe, all within the vendor's contract:
 - `/events` streams the stored raw JSON of each event unchanged (no re-serialisation, so bytes are exactly what
@@ -30,12 +30,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from app import openapi
+from app.rest import openapi
 from app.auth import AuthError, Principal
 from app.ingest import Summary
-from app.jsonutil import JSONDecodeError, dumpb, loads
-from app.records import Record, read_records
-from app.rest_query import BadRequest, EventQuery, parse_distinct, parse_event_query, parse_interval, project
+from app.model.jsonutil import JSONDecodeError, dumpb, loads
+from app.ingest.records import Record, read_records
+from app.rest.query import BadRequest, EventQuery, parse_distinct, parse_event_query, parse_interval, project
 from graph.db import Database, DatabaseUnavailable
 from graph.search import (MAX_BUCKETS, UNIT_MS, bucket_origin, count_events, distinct_values, find_event_keys,
                           histogram, load_raw, time_bounds)

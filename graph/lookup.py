@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.events import ENTITY_LABELS
+from app.model.events import ENTITY_LABELS
 from graph.db import Database
 from graph.traversals import LOOKUP_KEYS, get_entity
 

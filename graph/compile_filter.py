@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.filters import And, Contains, Exact, Exists, IpRange, Match, Node, Not, Or, Text, TimeRange
+from app.model.filters import And, Contains, Exact, Exists, IpRange, Match, Node, Not, Or, Text, TimeRange
 
 
 class Compiler:

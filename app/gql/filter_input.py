@@ -1,4 +1,4 @@
-"""The GraphQL `EventFilter` -> the shared filter tree (`app.filters`), which `graph.filters` compiles to Cypher.
+"""The GraphQL `EventFilter` -> the shared filter tree (`app.model.filters`), which `graph.compile_filter` compiles to Cypher.
 
 The REST `search_term` parses into the same tree, so both APIs match events identically. A bad value becomes a
 GraphQL error naming the filter path (e.g. `filter.or[1].clientIp`).
@@ -11,10 +11,10 @@ from typing import Any, Optional
 
 import strawberry
 
-from app.events import SERVICE_ALIASES, SERVICES
-from app.fields import UnknownField
-from app.filters import MATCH_ALL, Contains, Match, Node, Not, Or, Text, TimeRange, all_of, ip_in, match
-from app.fields import MAX_VALUE_LENGTH, lookup
+from app.model.events import SERVICE_ALIASES, SERVICES
+from app.model.fields import UnknownField
+from app.model.filters import MATCH_ALL, Contains, Match, Node, Not, Or, Text, TimeRange, all_of, ip_in, match
+from app.model.fields import MAX_VALUE_LENGTH, lookup
 
 MAX_FILTER_NODES = 1000
 MAX_FILTER_DEPTH = 32

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.rest_query import DEFAULT_LIMIT, INTERVAL_UNITS, MAX_INTERVAL_VALUE, MAX_LIMIT, SUPPORTED_SERVICES
+from app.rest.query import DEFAULT_LIMIT, INTERVAL_UNITS, MAX_INTERVAL_VALUE, MAX_LIMIT, SUPPORTED_SERVICES
 
 BASE = "/insights/directory/v1"
 

@@ -2,7 +2,7 @@
 
 Everything the vendor contract (docs: di-api-contract.md) says about an EventQuery is enforced here, once, for
 `/events`, `/events/count`, `/events/distinct` and `/events/interval`. The result carries one filter tree
-(`app.filters`) for the Cypher compiler, so no request text ever reaches a query except as a parameter, and every
+(`app.model.filters`) for the Cypher compiler, so no request text ever reaches a query except as a parameter, and every
 field name has been checked against the registry. Errors are `BadRequest` whose message names the offending part
 of the body (e.g. ``search_term.and[1].or[0]: unknown field 'foo'``), because clients only see that message.
 
@@ -18,9 +18,9 @@ from datetime import timedelta, timezone
 from functools import lru_cache
 from typing import Any, Sequence
 
-from app.events import SERVICE_ALIASES, SERVICES, EventError, parse_timestamp
-from app.fields import MAX_VALUE_LENGTH, CONTAINERS, FIELDS, Field, UnknownField, is_projectable, lookup
-from app.filters import MATCH_ALL, Exact, Match, Node, Not, Or, Text, TimeRange, all_of
+from app.model.events import SERVICE_ALIASES, SERVICES, EventError, parse_timestamp
+from app.model.fields import MAX_VALUE_LENGTH, CONTAINERS, FIELDS, Field, UnknownField, is_projectable, lookup
+from app.model.filters import MATCH_ALL, Exact, Match, Node, Not, Or, Text, TimeRange, all_of
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000

@@ -8,13 +8,13 @@ from typing import Annotated, Any, Optional
 import strawberry
 from strawberry.types import Info
 
-from app.filters import match
-from app.gql import traversals as tv
+from app.model.filters import match
+from app.gql import result_types as tv
 from app.gql.context import Context
-from app.gql.filters import EventFilter, FilterError, optional_ms, to_ms
-from app.gql.types import Entity, EventConnection, Order, events_connection
+from app.gql.filter_input import EventFilter, FilterError, optional_ms, to_ms
+from app.gql.event_types import Entity, EventConnection, Order, events_connection
 from graph import traversals as graph_traversals
-from graph.entities import EntityNode
+from graph.lookup import EntityNode
 
 
 class _Base:

@@ -1,0 +1,1 @@
+"""The vendor-compatible REST entrypoint (starlette) under /insights/directory/v1."""
