@@ -13,19 +13,12 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
 
+from app.http_errors import HTTPError, error_response
 from graph.db import Database
 from graph.keys import ApiKey, verify_key
 
 PUBLIC = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
-
-
-class AuthError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -35,7 +28,7 @@ class Principal:
 
     def require(self, scope: str) -> None:
         if not self.key.allows(scope):
-            raise AuthError(403, f"this API key has scope '{self.key.scope}'; '{scope}' is required")
+            raise HTTPError(403, f"this API key has scope '{self.key.scope}'; '{scope}' is required")
 
 
 def presented_secret(headers: Mapping[str, str]) -> str | None:
@@ -48,21 +41,21 @@ def presented_secret(headers: Mapping[str, str]) -> str | None:
 
 
 def authenticate(db: Database, secret: str | None, org_ids: list[str]) -> Principal:
-    """The principal for a secret and the requested organization(s); raises AuthError(401|403)."""
+    """The principal for a secret and the requested organization(s); raises HTTPError(401|403)."""
     if not secret:
-        raise AuthError(401, "an API key is required: send it as the x-api-key header")
+        raise HTTPError(401, "an API key is required: send it as the x-api-key header")
     key = verify_key(db, secret)
     if key is None:
-        raise AuthError(401, "the API key is not valid (unknown or revoked)")
+        raise HTTPError(401, "the API key is not valid (unknown or revoked)")
     orgs = list(dict.fromkeys(o.strip() for o in org_ids if o.strip()))
     if len(orgs) > 1:
-        raise AuthError(403, "x-org-id: one organization per request")
+        raise HTTPError(403, "x-org-id: one organization per request")
     if not orgs:
         if len(key.organizations) != 1:
-            raise AuthError(403, "x-org-id is required: this key holds several organizations")
+            raise HTTPError(403, "x-org-id is required: this key holds several organizations")
         return Principal(key, key.organizations[0])
     if orgs[0] not in key.organizations:
-        raise AuthError(403, f"x-org-id: this API key may not access organization {orgs[0]!r}")
+        raise HTTPError(403, f"x-org-id: this API key may not access organization {orgs[0]!r}")
     return Principal(key, orgs[0])
 
 
@@ -92,11 +85,11 @@ class AuthMiddleware:
             return
         try:
             principal = await run_in_threadpool(authenticate, self.get_db(), secret, headers.getlist("x-org-id"))
-        except AuthError as exc:
+        except HTTPError as exc:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 4403 if exc.status == 403 else 4401})
                 return
-            await JSONResponse({"message": exc.message}, exc.status)(scope, receive, send)
+            await error_response(exc)(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from neo4j.exceptions import ConfigurationError
 from pydantic import ValidationError
 
+from app import bootstrap
 from app.settings import Settings
 from graph.db import DatabaseUnavailable
 from graph.managed import Neo4jError
@@ -28,9 +28,6 @@ class _Errors(click.Group):
             return super().invoke(ctx)
         except (DatabaseUnavailable, Neo4jError) as exc:
             click.echo(f"error: {' '.join(str(exc).split())}", err=True)  # one line, also for multi-line causes
-            sys.exit(1)
-        except ConfigurationError as exc:  # e.g. a malformed INSIGHTGRAPH_NEO4J_URI
-            click.echo(f"error: cannot use Neo4j at {_settings(ctx).bolt_uri}: {' '.join(str(exc).split())}", err=True)
             sys.exit(1)
 
 
@@ -62,9 +59,7 @@ def neo4j() -> None:
 @click.pass_context
 def start(ctx: click.Context) -> None:
     """Start it in the background; returns once Bolt answers."""
-    from app.bootstrap import managed
-
-    m = managed(_settings(ctx))
+    m = bootstrap.managed(_settings(ctx))
     if m.start():
         click.echo(f"Neo4j started at {m.uri} (pid {m.pid()}, data in {m.dir / 'data'}, log {m.log_file})")
     else:
@@ -75,9 +70,7 @@ def start(ctx: click.Context) -> None:
 @click.pass_context
 def stop(ctx: click.Context) -> None:
     """Shut it down cleanly (checkpoint)."""
-    from app.bootstrap import managed
-
-    m = managed(_settings(ctx))
+    m = bootstrap.managed(_settings(ctx))
     click.echo("Neo4j stopped" if m.stop() else "Neo4j was not running")
 
 
@@ -85,9 +78,7 @@ def stop(ctx: click.Context) -> None:
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Exit 0 only while it answers."""
-    from app.bootstrap import managed
-
-    m = managed(_settings(ctx))
+    m = bootstrap.managed(_settings(ctx))
     if m.answers():
         click.echo(f"Neo4j is running at {m.uri} (pid {m.pid()})")
     else:
@@ -96,13 +87,6 @@ def status(ctx: click.Context) -> None:
 
 
 # --- ingest / demo ---------------------------------------------------------------------------------------------
-def _pipeline(settings: Settings, db: Any, organization: str | None = None) -> Any:
-    from app.ingest.enrich import Enricher
-    from app.ingest import Pipeline
-
-    return Pipeline(db, Enricher(settings.geoip_db), settings.batch_size, organization)
-
-
 def _report(summary: Any, limit: int = 50) -> None:
     click.echo(
         f"accepted {summary.accepted}, already present {summary.duplicates}, rejected {len(summary.rejected)}"
@@ -121,7 +105,6 @@ def ingest(ctx: click.Context, path: str, batch_size: int | None) -> None:
     """Ingest events from PATH (JSON lines or a JSON array; - for stdin)."""
     from app.ingest import Summary
     from app.ingest.records import read_records
-    from app.bootstrap import open_database
 
     settings = _settings(ctx)
     if batch_size:
@@ -130,21 +113,19 @@ def ingest(ctx: click.Context, path: str, batch_size: int | None) -> None:
         stream = sys.stdin.buffer if path == "-" else open(path, "rb")
     except OSError as exc:
         raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
-    db = open_database(settings)
     summary = Summary()
-    try:
-        with _progress() as bar:
-            _pipeline(settings, db).run(read_records(stream), summary, progress=bar.update)
-    except DatabaseUnavailable:
-        raise
-    except Exception as exc:  # the database went away mid-way: say what was committed
-        _report(summary)
-        raise DatabaseUnavailable(
-            f"ingest stopped ({type(exc).__name__}: {exc}); batches before this point are committed and the rest "
-            f"are not: re-run the same command, already-present events are skipped"
-        ) from None
-    finally:
-        db.close()
+    with bootstrap.open_database(settings) as db:
+        try:
+            with _progress() as bar:
+                bootstrap.make_pipeline(settings, db).run(read_records(stream), summary, progress=bar.update)
+        except DatabaseUnavailable:
+            raise
+        except Exception as exc:  # the database went away mid-way: say what was committed
+            _report(summary)
+            raise DatabaseUnavailable(
+                f"ingest stopped ({type(exc).__name__}: {exc}); batches before this point are committed and the rest "
+                f"are not: re-run the same command, already-present events are skipped"
+            ) from None
     _report(summary)
     if summary.rejected:
         sys.exit(2)
@@ -165,15 +146,11 @@ def _progress() -> Any:
 @click.pass_context
 def demo(ctx: click.Context, users: int, days: int, events: int, seed: int, organization: str) -> None:
     """Generate a realistic history and ingest it through the normal pipeline."""
-    from app.bootstrap import open_database
 
     settings = _settings(ctx)
-    db = open_database(settings)
-    try:
+    with bootstrap.open_database(settings) as db:
         summary = _ingest_demo(settings, db, users=users, days=days, events=events, seed=seed,
                                organization=organization)
-    finally:
-        db.close()
     _report(summary)
     click.echo(f"organization {organization}")
 
@@ -191,7 +168,7 @@ def _ingest_demo(settings: Settings, db: Any, users: int = 50, days: int = 30, e
     records = (Record(f"demo event {i}", ev) for i, ev in enumerate(gen, start=1))
     with _progress() as bar:
         bar.total = events
-        return _pipeline(settings, db).run(records, progress=bar.update)
+        return bootstrap.make_pipeline(settings, db).run(records, progress=bar.update)
 
 
 # --- retention -------------------------------------------------------------------------------------------------
@@ -216,8 +193,7 @@ def retention(ctx: click.Context, keep: str | None, dry_run: bool, orgs: tuple[s
     transaction each, so it may be interrupted and re-run. An old event delivered again after its deletion is
     stored again and goes at the next run.
     """
-    from app.model.events import format_ms
-    from app.bootstrap import open_database
+    from app.model.times import format_ms
     from graph import retention as ret
 
     settings = _settings(ctx)
@@ -229,13 +205,10 @@ def retention(ctx: click.Context, keep: str | None, dry_run: bool, orgs: tuple[s
         cutoff = ret.cutoff_for(window)
     except ret.RetentionError as exc:
         raise click.BadParameter(str(exc), param_hint="--keep / INSIGHTGRAPH_RETENTION") from None
-    db = open_database(settings)
-    try:
+    with bootstrap.open_database(settings) as db:
         click.echo(f"keeping {window}: events before {format_ms(cutoff)} expire")
         selected = list(orgs) or None
         results = ret.plan(db, cutoff, selected) if dry_run else ret.apply(db, cutoff, selected, batch_size)
-    finally:
-        db.close()
     verb = "would delete" if dry_run else "deleted"
     for res in results:
         click.echo(f"{res.organization}: {verb} {res.expired if dry_run else res.deleted} events; keeping "
@@ -268,8 +241,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool, al
     import uvicorn
 
     from app.observability import configure_logging
-    from app.bootstrap import open_database
     from app.server import create_app
+    from graph.search import has_events
 
     settings = _settings(ctx)
     if host:
@@ -277,16 +250,12 @@ def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool, al
     if port:
         settings.port = port
     try:
-        db = open_database(settings)
-        try:
+        with bootstrap.open_database(settings) as db:
             if demo:
-                found = db.read("MATCH (e:Event {organization: $org}) RETURN e.id LIMIT 1", org=DEMO_ORG)
-                if not found:
+                if not has_events(db, DEMO_ORG):
                     _report(_ingest_demo(settings, db))
                 click.echo(f"demo organization {DEMO_ORG}; create a key for it with: insightgraph keys create "
                            f"--org {DEMO_ORG}", err=True)
-        finally:
-            db.close()
     except DatabaseUnavailable as exc:
         if not allow_unready:
             raise
@@ -311,16 +280,13 @@ def keys() -> None:
 @click.pass_context
 def keys_create(ctx: click.Context, orgs: tuple[str, ...], scope: str, name: str) -> None:
     """Create a key; the secret is the last line of the output (and is not stored anywhere)."""
-    from app.bootstrap import open_database
     from graph.keys import create_key
 
-    db = open_database(_settings(ctx))
-    try:
-        key, secret = create_key(db, list(orgs), scope, name)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    finally:
-        db.close()
+    with bootstrap.open_database(_settings(ctx)) as db:
+        try:
+            key, secret = create_key(db, list(orgs), scope, name)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
     click.echo(f"created key {key.id} (scope {key.scope}) for {', '.join(key.organizations)}"
                + (f" named {key.name!r}" if key.name else ""))
     click.echo("the secret follows; it is shown only now: send it as the x-api-key header")
@@ -331,15 +297,11 @@ def keys_create(ctx: click.Context, orgs: tuple[str, ...], scope: str, name: str
 @click.pass_context
 def keys_list(ctx: click.Context) -> None:
     """Every key: id, scope, organizations, name, created, revoked (never the secret)."""
-    from app.model.events import format_ms
-    from app.bootstrap import open_database
+    from app.model.times import format_ms
     from graph.keys import list_keys
 
-    db = open_database(_settings(ctx))
-    try:
+    with bootstrap.open_database(_settings(ctx)) as db:
         found = list_keys(db)
-    finally:
-        db.close()
     for k in found:
         state = f"revoked {format_ms(k.revoked)}" if k.revoked is not None else "active"
         click.echo(f"{k.id}  {k.scope:<6}  {','.join(k.organizations)}  {k.name or '-'}  "
@@ -353,14 +315,10 @@ def keys_list(ctx: click.Context) -> None:
 @click.pass_context
 def keys_revoke(ctx: click.Context, key_id: str) -> None:
     """Revoke a key by its id: requests with it get 401 from then on."""
-    from app.bootstrap import open_database
     from graph.keys import revoke_key
 
-    db = open_database(_settings(ctx))
-    try:
+    with bootstrap.open_database(_settings(ctx)) as db:
         done = revoke_key(db, key_id)
-    finally:
-        db.close()
     if not done:
         click.echo(f"error: no active key with id {key_id!r}", err=True)
         sys.exit(1)

@@ -4,7 +4,7 @@
 it is put in `scope["state"]["request_id"]` for handlers and set on every response), writes one JSON log line per
 request (never headers, query strings or bodies, so never an API key), counts requests for /metrics, and turns
 whatever escapes the app into JSON: Neo4j unreachable -> 503 `{"message"}`, anything else -> 500
-`{"message": "internal error", "request_id"}` with the traceback in the log only.
+`{"message": "internal error; ...", "request_id"}` with the traceback in the log only.
 
 While Neo4j is known to be down it answers API requests 503 at once (probing at most once a second) instead of
 letting each one wait out the driver's retries; the first successful probe lets traffic through again.
@@ -22,7 +22,6 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
-from neo4j.exceptions import ServiceUnavailable, SessionExpired
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
@@ -30,14 +29,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
-from graph.db import DatabaseUnavailable
+from app.http_errors import INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE
+from graph.db import UNAVAILABLE
 
 log = logging.getLogger("insightgraph.http")
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII: it is echoed into a header and the logs
-UNAVAILABLE: tuple[type[BaseException], ...] = (ServiceUnavailable, SessionExpired, DatabaseUnavailable)
-UNAVAILABLE_MESSAGE = "the database is unavailable; retry with backoff"
 PUBLIC_PATHS = ("/healthz", "/readyz", "/metrics")  # answer for themselves while Neo4j is down
 
 # --- metrics ----------------------------------------------------------------------------------------------------
@@ -207,7 +205,7 @@ class ObservabilityMiddleware:
             else:
                 INTERNAL_ERRORS.inc()
                 log.exception("internal error", extra={"request_id": rid, "path": scope["path"]})
-                await answer(500, {"message": "internal error", "request_id": rid})
+                await answer(500, {"message": INTERNAL_MESSAGE, "request_id": rid})
         finally:
             elapsed = time.perf_counter() - start
             route, method = _route(scope), scope.get("method", "")

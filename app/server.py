@@ -17,16 +17,19 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
-from app.auth import AuthError, AuthMiddleware, authenticate
+from app import bootstrap
+from app.auth import AuthMiddleware, authenticate
+from app.http_errors import EXCEPTION_HANDLERS, HTTPError
 from app.ingest.enrich import Enricher
 from app.gql.context import Context
+from app.gql.entity_types import wrap
 from app.gql.schema import schema
-from app.ingest import Pipeline, Summary
+from app.ingest import Summary
 from app.observability import ObservabilityMiddleware, is_unavailable, metrics, record_ingest
 from app.ingest.records import Record
+from app.rest.endpoints import routes as rest_routes
 from app.settings import Settings
 from graph.db import Database, DatabaseUnavailable
-from graph.constraints import ensure_schema
 
 log = logging.getLogger("insightgraph")
 
@@ -47,11 +50,9 @@ class Services:
     def db(self) -> Database:
         with self._lock:
             if self._db is None:
-                self._db = Database(self.settings.bolt_uri, self.settings.auth, self.settings.neo4j_database,
-                                    self.settings.neo4j_retry_seconds)
+                self._db = bootstrap.connect(self.settings)
             if not self._schema_ready:
-                self._db.verify()
-                ensure_schema(self._db)
+                bootstrap.prepare(self._db)
                 self._schema_ready = True
             return self._db
 
@@ -63,7 +64,7 @@ class Services:
             return False
 
     def ingest(self, organization: str, records: list[Record]) -> Summary:
-        pipeline = Pipeline(self.db, self.enricher, self.settings.batch_size, organization)
+        pipeline = bootstrap.make_pipeline(self.settings, self.db, organization, self.enricher)
         summary = pipeline.run(records, per_event=True)
         record_ingest(summary, "api")
         return summary
@@ -102,7 +103,7 @@ class GraphQLView(GraphQL):
 
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
         principal = request.scope.get("state", {}).get("principal")
-        ctx = _RequestContext(db=self.services.db, principal=principal, services=self.services)
+        ctx = _RequestContext(db=self.services.db, principal=principal, services=self.services, wrap=wrap)
         ctx.request_state = request.scope.setdefault("state", {})
         return ctx
 
@@ -125,7 +126,7 @@ class GraphQLView(GraphQL):
             context.principal = await run_in_threadpool(
                 authenticate, context.db, secret if isinstance(secret, str) else None,
                 [org] if isinstance(org, str) else [])
-        except AuthError:
+        except HTTPError:
             raise ConnectionRejectionError() from None
         return None
 
@@ -166,16 +167,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]
-    try:
-        from app.rest.endpoints import routes as rest_routes
-    except ImportError:  # pragma: no cover - while the REST module is being built
-        rest_routes = []
     routes += rest_routes
     app = Starlette(
         routes=routes,
         middleware=[Middleware(ObservabilityMiddleware, probe=services.ready),  # outermost: ids, logs, errors
                     Middleware(AuthMiddleware, get_db=lambda: services.db)],
         lifespan=_lifespan(services),
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.services = services
     return app

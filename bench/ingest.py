@@ -144,7 +144,7 @@ class Baseline:
         rows, ips, pairs = [], [], set()
         ents: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for ev in evs:
-            props = ev._props
+            props = ev.node_properties()
             rows.append({"organization": ev.organization, "id": ev.id, "props": props})
             order = f"{ev.ts:015d}{ev.id}"
             refs = [(ev.initiator, "INITIATED_BY"), (ev.target, "TARGETS")] + [(x, "ACCESSED") for x in ev.accessed]
@@ -298,7 +298,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         for ev in events(args):
             e = parse_event(ev)
             enricher.enrich(e.raw)
-            e._props = e.properties()
+            e.node_properties()
             n += 1
         elapsed = time.perf_counter() - t0
         if profiler:
@@ -353,7 +353,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
             for ev in events(args):
                 e = parse_event(ev)
                 enricher.enrich(e.raw)
-                e._props = e.properties()
+                e.node_properties()
                 batch.append(e)
                 if len(batch) >= args.batch_size:
                     base.add_batch(batch)

@@ -22,7 +22,7 @@ What it does, in order:
    @neo4j/graphql, insightgraph, ...) so background load on a shared machine hits them alike. p50/p99 over --runs
    rounds.
      - insightgraph: POST /graphql, end to end (HTTP, auth, GraphQL, driver, JSON out).
-     - graph layer: the graph.search / graph.traversals calls the resolvers make, in this process (no HTTP, no
+     - graph layer: the graph.search / graph (access, activity) calls the resolvers make, in this process (no HTTP, no
        GraphQL).
      - Cypher: the same question as the most direct Cypher this file's author could write, through the Python
        driver (neo4j.Driver.execute_query, records fetched): the floor.
@@ -159,7 +159,7 @@ def pick_params(db: Any, org: str) -> Params:
     """Realistic parameters from the data. The user: the busiest (most events initiated) of those in at least two
     groups at T who reach a system through a system group (the longest path shape); the resource for accessPath:
     what that user reaches by its longest path. Also the user with the most resources at T, for a stress row."""
-    from graph import traversals
+    import graph as traversals
 
     b = db.read("MATCH (e:Event) WHERE e.organization = $org AND e.ts IS NOT NULL "
                 "RETURN min(e.ts) AS lo, max(e.ts) AS hi", org=org)[0]
@@ -361,7 +361,8 @@ def cypher_text(name: str, p: Params) -> str:
 def graph_layer_call(name: str, p: Params) -> Callable[[Any], Any]:
     """The same question through our graph layer, in-process (what the resolvers run, minus HTTP and GraphQL)."""
     from app.gql.filter_input import EventFilter, to_filter_tree
-    from graph import search, traversals
+    import graph as traversals
+    from graph import search
     from graph.lookup import find_entity
 
     where = to_filter_tree(EventFilter(event_types=AUTH_TYPES, success=False,

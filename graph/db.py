@@ -6,14 +6,18 @@ from typing import Any, Callable, TypeVar
 
 import neo4j
 from neo4j import GraphDatabase
-from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import AuthError, ConfigurationError, ServiceUnavailable, SessionExpired
 
 T = TypeVar("T")
-UNAVAILABLE = (ServiceUnavailable, SessionExpired, OSError)
 
 
 class DatabaseUnavailable(RuntimeError):
     """Neo4j cannot be reached (or refused us); the message names the URI and what to do."""
+
+
+# What tells a caller that Neo4j is away (answered 503, retried by clients); the one tuple every layer checks.
+UNAVAILABLE: tuple[type[BaseException], ...] = (ServiceUnavailable, SessionExpired, DatabaseUnavailable)
+_CANNOT_CONNECT = (ServiceUnavailable, SessionExpired, OSError, ValueError)
 
 
 class Database:
@@ -23,10 +27,13 @@ class Database:
         a service wants this short so a request answers 503 instead of hanging."""
         self.uri = uri
         self.database = database
-        self.driver = GraphDatabase.driver(
-            uri, auth=auth, max_transaction_retry_time=retry_seconds, connection_acquisition_timeout=30.0,
-            max_connection_pool_size=50, notifications_min_severity="OFF",
-        )
+        try:
+            self.driver = GraphDatabase.driver(
+                uri, auth=auth, max_transaction_retry_time=retry_seconds, connection_acquisition_timeout=30.0,
+                max_connection_pool_size=50, notifications_min_severity="OFF",
+            )
+        except ConfigurationError as exc:  # e.g. a malformed INSIGHTGRAPH_NEO4J_URI
+            raise DatabaseUnavailable(f"cannot use Neo4j at {uri}: {' '.join(str(exc).split())}") from None
 
     def verify(self) -> None:
         try:
@@ -34,7 +41,7 @@ class Database:
         except AuthError as exc:
             raise DatabaseUnavailable(f"Neo4j at {self.uri} refused the credentials: set INSIGHTGRAPH_NEO4J_USER "
                                       f"and INSIGHTGRAPH_NEO4J_PASSWORD ({exc.message})") from None
-        except (*UNAVAILABLE, ValueError) as exc:
+        except _CANNOT_CONNECT as exc:
             raise DatabaseUnavailable(
                 f"cannot reach Neo4j at {self.uri} ({type(exc).__name__}): start it (`insightgraph neo4j start` for "
                 f"the managed one) or point INSIGHTGRAPH_NEO4J_URI at a running Neo4j"
@@ -64,3 +71,9 @@ class Database:
 
     def close(self) -> None:
         self.driver.close()
+
+    def __enter__(self) -> "Database":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -5,7 +5,7 @@ What stays, so "who had access to what, when" stays answerable for any date:
   * entity nodes (users, groups, systems, ...), IP nodes and their names;
   * the interval edges (MEMBER_OF / HAS_ACCESS_TO / ASSOCIATED_WITH), which live between entity nodes;
   * every association_change event (`assoc_pair` set), whatever its age. The ingest refolds a connection's
-    intervals from *all* its association events whenever a new one arrives (graph/ingest.py `_refold`), so deleting
+    intervals from *all* its association events whenever a new one arrives (graph/write.py `_refold`), so deleting
     them would make a late event erase the history before it. They are a small share of all events, and keeping
     them is simpler and safer than a folded baseline that every refold would have to merge.
 

@@ -12,18 +12,10 @@ from typing import Any
 
 from app.model.fields import Field
 from app.model.filters import Node
+from app.model.times import bucket_span
 from graph.db import Database
 from graph.compile_filter import compile_filter
 
-MAX_BUCKETS = 10_000  # an interval query answering more buckets than this is refused by the caller
-UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
-MONDAY_MS = 4 * UNIT_MS["d"]  # 1970-01-05 was a Monday
-
-
-def bucket_origin(unit: str, tz_offset_ms: int) -> int:
-    """Where histogram buckets start, for both APIs: local midnight of the epoch in the requested UTC offset, so hour
-    and day buckets align with the zone; week buckets start on a Monday."""
-    return -tz_offset_ms + (MONDAY_MS if unit == "w" else 0)
 
 
 @dataclass(frozen=True)
@@ -39,9 +31,8 @@ class StoredEvent:
 
 # Every event has a ts; saying so lets the planner seek the (organization, ts) index for an organization's events
 # instead of scanning every organization's (a composite index needs a predicate on each of its properties).
-# A range true of every ts rather than `e.ts IS NOT NULL`: the index seek answers it whole. With IS NOT NULL beside
-# a time filter the planner re-checked it row by row and read every scanned event's `raw` before filtering (a page
-# of 100 read the JSON of all ~1,300 events it looked at; PROFILE on 1M events, see bench/README.md).
+# A range true of every ts rather than `e.ts IS NOT NULL`: the index seek answers it whole, where IS NOT NULL beside
+# a time filter was re-checked row by row, reading every scanned event's `raw` first (bench/README.md).
 TS_MIN = -(2**63)
 IN_ORG = "e.organization = $org AND e.ts >= $ts_min"
 
@@ -57,8 +48,7 @@ def _page_query(cond: str, descending: bool, after: bool, skip: bool, raw: bool 
     # ORDER BY leads with e.organization so the planner reads the (organization, ts) index in order and stops
     # after `limit` rows (PartialTop) instead of sorting every matching event; the keyset bound is a plain range
     # on ts (index seek) plus the tie-break on id. The page comes back as one row holding a list, in page order:
-    # the Python driver decodes one list for a fraction of what as many records cost (10,000 keys: 56 ms of
-    # client CPU instead of 193; bench/README.md).
+    # the Python driver decodes one list for a fraction of what as many records cost (bench/README.md).
     op, order = ("<", "DESC") if descending else (">", "ASC")
     keyset = (f"AND e.ts {op}= $after_ts AND (e.ts {op} $after_ts OR e.id {op} $after_id)" if after
               else "AND e.ts >= $ts_min")
@@ -139,12 +129,24 @@ def histogram(db: Database, organization: str, where: Node, *, width_ms: int, or
     return [(int(r["bucket"]), int(r["n"])) for r in rows]
 
 
+def event_histogram(db: Database, organization: str, where: Node, width_ms: int,
+                    origin_ms: int) -> list[tuple[int, int]]:
+    """Every bucket start from the first to the last matching event with its count (empty buckets included), for
+    both APIs; a ValueError past MAX_BUCKETS."""
+    bounds = time_bounds(db, organization, where)
+    if bounds is None:
+        return []
+    lo, hi = bucket_span(bounds, width_ms, origin_ms)
+    counts = dict(histogram(db, organization, where, width_ms=width_ms, origin_ms=origin_ms))
+    return [(start, counts.get(start, 0)) for start in range(lo, hi + 1, width_ms)]
+
+
 def time_bounds(db: Database, organization: str, where: Node) -> tuple[int, int] | None:
     """(earliest, latest) ts among matching events, or None: lets callers size a histogram before running it.
 
     The first and the last matching event in (organization, ts) index order (each stops at its first match), not
-    min/max over every match: 4 ms instead of 66 ms for a week of failed logins in 1M events. With no match the
-    first subquery yields no row and the second never runs."""
+    min/max over every match (bench/README.md has the numbers). With no match the first subquery yields no row and
+    the second never runs."""
     cond, params = _where(organization, where)
     rows = db.read(
         f"CALL () {{ MATCH (e:Event) WHERE {IN_ORG} AND {cond} "
@@ -171,6 +173,10 @@ def events_since(db: Database, organization: str, where: Node, since: tuple[int,
         **params,
     )
     return [(int(r["ingested"]), StoredEvent(r["ts"], r["id"], r["raw"])) for r in rows]
+
+
+def has_events(db: Database, organization: str) -> bool:
+    return bool(db.read("MATCH (e:Event {organization: $org}) RETURN e.id LIMIT 1", org=organization))
 
 
 def db_clock(db: Database) -> int:

@@ -16,11 +16,12 @@ from typing import Any
 import neo4j
 
 from app.model.intervals import edge_for, fold
-from app.model.events import ENTITY_LABELS, Event, parse_event
+from app.model.entities import ENTITY_LABELS, NAME_PROPERTIES, KIND_PROPERTIES, normalise_ip
+from app.model.events import Event, parse_event
 from app.model.jsonutil import loads
 from graph.db import Database
 
-NAME_KEYS = ("name", "username", "email", "hostname", "displayName", "display_label", "kind", "type")
+NAME_KEYS = (*NAME_PROPERTIES, *KIND_PROPERTIES)  # what an entity node keeps, newest event first
 EVENT_RELS = ("INITIATED_BY", "TARGETS", "ACCESSED", "ASSOC_FROM", "ASSOC_TO")
 
 _WRITE_EVENTS = """
@@ -121,11 +122,11 @@ def _order(ev: Event) -> str:
 
 def _write(tx: neo4j.ManagedTransaction, events: list[Event]) -> list[tuple[str, str]]:
     token = uuid.uuid4().hex
-    pairs = sorted({(ev.organization, p["assoc_pair"]) for ev in events if (p := ev._props).get("assoc_pair")})
+    pairs = sorted({(ev.organization, pair) for ev in events if (pair := ev.node_properties().get("assoc_pair"))})
     pair_rows = [{"organization": o, "key": k} for o, k in pairs]
     if pair_rows:  # lock first, in a fixed order, so two writers of one connection take turns
         tx.run(_LOCK_PAIRS, pairs=pair_rows, token=token).consume()
-    rows = [{"organization": ev.organization, "id": ev.id, "props": ev._props} for ev in events]
+    rows = [{"organization": ev.organization, "id": ev.id, "props": ev.node_properties()} for ev in events]
     present = {(r["organization"], r["id"]) for r in tx.run(_WRITE_EVENTS, rows=rows, token=token)}
     new = [ev for ev in events if (ev.organization, ev.id) not in present]
     if not new:
@@ -153,7 +154,7 @@ def _write(tx: neo4j.ManagedTransaction, events: list[Event]) -> list[tuple[str,
             edge_rows[(ref.label, rel)].append({"organization": ev.organization, "id": ref.id, "event": ev.id})
         ip = ev.raw.get("client_ip")
         if isinstance(ip, str) and ip.strip():
-            address = ip.strip().lower()
+            address = normalise_ip(ip)
             ips.add((ev.organization, address))
             ip_edges.append({"organization": ev.organization, "address": address, "event": ev.id})
     tx.run(_ORG_QUERY, orgs=sorted({ev.organization for ev in new})).consume()
@@ -168,7 +169,7 @@ def _write(tx: neo4j.ManagedTransaction, events: list[Event]) -> list[tuple[str,
         tx.run(_IP_NODES, rows=[{"organization": o, "address": a} for o, a in sorted(ips)]).consume()
         tx.run(_IP_EDGES, rows=ip_edges).consume()
 
-    touched = sorted({(ev.organization, ev._props["assoc_pair"]) for ev in new if ev._props.get("assoc_pair")})
+    touched = sorted({(ev.organization, pair) for ev in new if (pair := ev.node_properties().get("assoc_pair"))})
     if touched:
         _refold(tx, [{"organization": o, "key": k} for o, k in touched])
     return [(ev.organization, ev.id) for ev in new]
@@ -199,7 +200,4 @@ def write_batch(db: Database, events: list[Event]) -> set[tuple[str, str]]:
     """Write events in one transaction (retried whole on transient errors); returns the (org, id) newly stored."""
     if not events:
         return set()
-    for ev in events:
-        if not hasattr(ev, "_props") or ev._props is None:
-            ev._props = ev.properties()
     return set(db.write_tx(lambda tx: _write(tx, events)))

@@ -9,7 +9,6 @@ The service under test is a real `insightgraph serve` subprocess, driven over HT
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import logging
 import os
@@ -35,6 +34,7 @@ from starlette.testclient import TestClient
 
 from app.ingest.demo import generate
 from app.ingest import Pipeline
+from app.http_errors import INTERNAL_MESSAGE
 from app.observability import JsonFormatter, ObservabilityMiddleware
 from app.ingest.records import Record
 from app.settings import Settings
@@ -44,7 +44,6 @@ from graph.managed import ManagedNeo4j
 from tests.conftest import ingest, new_org
 
 ROOT = Path(__file__).resolve().parents[1]
-REST = importlib.util.find_spec("app.rest.endpoints") is not None  # the HTTP ingest endpoint, when that module exists
 RETRY_SECONDS = "2"  # the services under test give up on Neo4j after this, so outages answer 503 quickly
 
 
@@ -175,21 +174,13 @@ class Service:
 
 
 def post_events(svc: Service, key: str, events: list[dict[str, Any]], timeout: float = 120) -> tuple[int, Any]:
-    """(status, {"accepted", "duplicates", "rejected"}) through the HTTP ingest (REST when present, else GraphQL)."""
+    """(status, {"accepted", "duplicates", "rejected"}) through the HTTP ingest endpoint."""
     headers = {"x-api-key": key, "content-type": "application/json"}
-    if REST:
-        r = httpx.post(f"{svc.base}/insights/directory/v1/ingest", content=json.dumps(events), headers=headers,
-                       timeout=timeout)
-        body = r.json()
-        if r.status_code == 200:
-            body = {"accepted": body["accepted"], "duplicates": body["duplicates"], "rejected": len(body["rejected"])}
-        return r.status_code, body
-    query = "mutation($e: [JSON!]!) { ingestEvents(events: $e) { accepted duplicates rejected } }"
-    r = httpx.post(f"{svc.base}/graphql", json={"query": query, "variables": {"e": events}}, headers=headers,
+    r = httpx.post(f"{svc.base}/insights/directory/v1/ingest", content=json.dumps(events), headers=headers,
                    timeout=timeout)
     body = r.json()
-    if r.status_code == 200 and body.get("data"):
-        body = body["data"]["ingestEvents"]
+    if r.status_code == 200:
+        body = {"accepted": body["accepted"], "duplicates": body["duplicates"], "rejected": len(body["rejected"])}
     return r.status_code, body
 
 
@@ -380,7 +371,7 @@ def test_error_boundary_answers_json_with_request_ids(caplog: pytest.LogCaptureF
         assert r.status_code == 503 and "secret-host" not in r.text and len(r.headers["x-request-id"]) == 32
         r = client.get("/bug?token=ig_query", headers={"x-request-id": "bad id\twith tab", "x-api-key": "ig_secret"})
         rid = r.headers["x-request-id"]
-        assert r.status_code == 500 and r.json() == {"message": "internal error", "request_id": rid}
+        assert r.status_code == 500 and r.json() == {"message": INTERNAL_MESSAGE, "request_id": rid}
         assert rid != "bad id\twith tab" and "ig_secret" not in r.text
         assert client.get("/ok").headers["x-request-id"]
     logged = [rec for rec in caplog.records if getattr(rec, "request_id", None) == rid]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import BUILD01, ENGINEERING, GITHUB, SLUCERO, ingest, make_key, new_org, sample_events
+from tests.conftest import BUILD01, GITHUB, SLUCERO, ingest, make_key, new_org, sample_events
 
 
 def gql(client, key: str | None, query: str, variables: dict | None = None, org: str | None = None,

@@ -9,11 +9,11 @@ import random
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from app.model.jsonutil import loads
-from tests.conftest import BUILD01, ENGINEERING, GITHUB, SLUCERO, ingest, new_org, sample_events, snapshot
+from tests.conftest import ENGINEERING, SLUCERO, ingest, new_org, sample_events, snapshot
 
 
 def ms(text: str) -> int:
-    from app.model.events import parse_timestamp
+    from app.model.times import parse_timestamp
 
     return parse_timestamp(text)
 

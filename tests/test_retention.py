@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import main
-from app.model.events import format_ms
+from app.model.times import format_ms
 from graph.db import Database
 from graph.retention import RetentionError, parse_window
 from tests.conftest import ingest, new_org, sample_events

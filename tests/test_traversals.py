@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from app.model.events import parse_timestamp
-from graph import traversals as T
+from app.model.times import parse_timestamp
+import graph as T
+from app.model.results import Actor, Association, Change, Ref
+from graph.fragments import MAX_HOPS
 from tests.conftest import BUILD01, ENGINEERING, GITHUB, REVOKE, SAMPLE_ADMIN, SLUCERO, ingest, new_org, sample_events
 
 
@@ -113,17 +115,17 @@ def test_sample_lifecycle_tells_slucero_story_in_order(db, sample_org):
     assert [e.ts for e in story] == sorted(e.ts for e in story)
     created, added, removed, suspended = story
     assert created.ts == ms("2020-06-05T15:54:29.568Z")
-    assert created.initiator == T.Actor("admin", SAMPLE_ADMIN, "admin@example.org", None)
+    assert created.initiator == Actor("admin", SAMPLE_ADMIN, "admin@example.org", None)
     assert (created.client_ip, created.country) == ("97.122.249.157", "US")
-    assert T.Change("username", None, "slucero") in created.changes
-    assert created.target == T.Ref("User", "user", SLUCERO, "slucero")
-    engineering = T.Ref("Group", "user_group", ENGINEERING, "Engineering")
+    assert Change("username", None, "slucero") in created.changes
+    assert created.target == Ref("User", "user", SLUCERO, "slucero")
+    engineering = Ref("Group", "user_group", ENGINEERING, "Engineering")
     for entry, op in ((added, "add"), (removed, "remove")):
         assert entry.counterpart == engineering
         assert entry.association is not None
         assert (entry.association.op, entry.association.relationship) == (op, "MEMBER_OF")
         assert entry.association.source.id == SLUCERO
-    assert suspended.changes == (T.Change("suspended", False, True),)
+    assert suspended.changes == (Change("suspended", False, True),)
     assert suspended.counterpart is None
 
 
@@ -131,14 +133,14 @@ def test_sample_access_history_covers_every_service(db, sample_org):
     history = {a.resource.name: a for a in T.access_history(db, sample_org, SLUCERO)}
     assert set(history) == {"GitHub", "build-01", "RADIUS", "LDAP", "User Portal"}
     github = history["GitHub"]
-    assert github.resource == T.Ref("Application", "application", GITHUB, "GitHub")
+    assert github.resource == Ref("Application", "application", GITHUB, "GitHub")
     assert (github.attempts, github.successes, github.failures, github.mfa_share) == (1, 1, 0, 1.0)
     assert github.first_seen == github.last_seen == ms("2020-06-09T14:01:10.123Z")
     assert (github.countries, github.client_ips) == (("US",), ("97.122.249.157",))
     build = history["build-01"]  # a systemuser login, matched by username
     assert build.resource.label == "System" and build.successes == 1 and build.client_ips == ("10.20.0.14",)
     rad = history["RADIUS"]  # no user id in the event: matched by username
-    assert rad.resource == T.Ref("Service", "radius", "radius", "RADIUS")
+    assert rad.resource == Ref("Service", "radius", "radius", "RADIUS")
     assert (rad.successes, rad.failures, rad.last_success) == (0, 1, None)
     assert history["LDAP"].successes == 1 and history["User Portal"].successes == 1
     windowed = T.access_history(db, sample_org, SLUCERO, ms("2020-06-10T00:00:00Z"), ms("2020-06-11T00:00:00Z"))
@@ -290,11 +292,11 @@ def test_system_groups_reach_their_systems(db, world_org):
     assert set(access) == {"Jira", "srv-1"}  # the system group is a way in, not a resource
     (path,) = access["srv-1"].paths
     assert path.kind == "nested_group+system_group"
-    assert len(path.hops) == 4 <= T.MAX_HOPS
+    assert len(path.hops) == 4 <= MAX_HOPS
     last = path.hops[-1]
     assert (last.source.name, last.relationship, last.target.name, last.target.type) == (
         "srv-1", "MEMBER_OF", "Servers", "system_group")
-    assert path.hops[2].target == T.Ref("Group", "system_group", SERVERS["object_id"], "Servers")
+    assert path.hops[2].target == Ref("Group", "system_group", SERVERS["object_id"], "Servers")
     bob = {a.resource.name: [p.kind for p in a.paths] for a in T.access_as_of(db, world_org, BOB["id"], ms(at(2)))}
     assert bob == {"Jira": ["group"], "srv-1": ["group+system_group"]}
     who = {p.user.name: [len(x.hops) for x in p.paths] for p in T.who_can_access(db, world_org, SRV1["object_id"],
@@ -335,12 +337,12 @@ def test_direct_binding_revoked_and_granted_again(db, world_org):
 
 def test_entity_lookups(db, world_org):
     ingest(db, [portal(world_org, "p1", at(2), ALICE, ip="97.122.9.9")])
-    assert T.get_entity(db, world_org, "User", id=ALICE["id"]).properties["username"] == "alice"
+    assert T.get_entity(db, world_org, "User", id=ALICE["id"]).props["username"] == "alice"
     assert T.get_entity(db, world_org, "User", username="bob").id == BOB["id"]
     assert T.get_entity(db, world_org, "Admin", email="it@example.org").id == ADMIN["id"]
     eng = T.get_entity(db, world_org, "Group", name="Eng")
-    assert eng.ref == T.Ref("Group", "user_group", ENG["object_id"], "Eng")
-    assert not any(k.endswith("_at") for k in eng.properties)
+    assert eng.ref == Ref("Group", "user_group", ENG["object_id"], "Eng")
+    assert not any(k.endswith("_at") for k in eng.props)
     assert T.get_entity(db, world_org, "Application", name="Jira").id == JIRA["object_id"]
     assert T.get_entity(db, world_org, "IPAddress", address=" 97.122.9.9 ").id == "97.122.9.9"
     assert T.get_entity(db, world_org, None, id=SERVERS["object_id"]).label == "Group"
@@ -359,13 +361,13 @@ def test_admin_changes_newest_first(db, world_org):
     changes = T.admin_changes(db, world_org, ADMIN["id"], ms(at(2)), ms(at(16)), limit=3)
     assert [c.id for c in changes] == ["d3", "d2", "d1"]
     assert [c.kind for c in changes] == ["association_added", "association_removed", "association_added"]
-    assert changes[0].association == T.Association("add", T.Ref("User", "user", BOB["id"], "bob"),
-                                                   T.Ref("Application", "application", FIGMA["object_id"], "Figma"),
+    assert changes[0].association == Association("add", Ref("User", "user", BOB["id"], "bob"),
+                                                   Ref("Application", "application", FIGMA["object_id"], "Figma"),
                                                    "HAS_ACCESS_TO")
     assert T.admin_changes(db, world_org, ADMIN["id"], limit=1, include_logins=True)[0].id == "l1"
     window = T.admin_changes(db, world_org, ADMIN["id"], ms(at(1)), ms(at(2)))
     assert [c.id for c in window] == ["w08", "w07", "w06", "w05", "w04", "w03", "w02", "w01"]
-    assert window[-1].kind == "created" and window[-1].target == T.Ref("User", "user", ALICE["id"], "alice")
+    assert window[-1].kind == "created" and window[-1].target == Ref("User", "user", ALICE["id"], "alice")
 
 
 # ---- investigations -----------------------------------------------------------------------------------------
@@ -426,7 +428,7 @@ def test_access_after_revocation(db, org):
         ("bad3", "CRM", ["access_revoked", "user_suspended"]),
     ]
     bad1 = found[0]
-    assert bad1.user == T.Ref("User", "user", EVE["id"], "eve")
+    assert bad1.user == Ref("User", "user", EVE["id"], "eve")
     assert (bad1.reasons[0].at, bad1.reasons[0].event.id) == (ms(at(10)), "rm")
     assert bad1.reasons[0].event.initiator.email == "it@example.org"
     assert (bad1.event.ts, bad1.event.success, bad1.event.client_ip) == (ms(at(11)), True, "97.122.2.2")

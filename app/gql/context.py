@@ -6,16 +6,17 @@ the event loop; DataLoaders batch entity lookups so a page of 100 events costs o
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 
-from app.auth import AuthError, Principal
+from app.auth import Principal
+from app.http_errors import HTTPError
 from graph.db import Database
-from graph.lookup import EntityNode, load_entities
+from app.model.results import EntityNode
+from graph.lookup import load_entities
 
 T = TypeVar("T")
 
@@ -30,6 +31,9 @@ class Context:
     principal: Principal | None  # None only on a WebSocket until its connection_init authenticates
     services: Any  # app.server.Services: the ingest pipeline etc.
     connection_params: dict[str, Any] | None = None
+    # EntityNode -> its GraphQL type (app.gql.entity_types.wrap), handed in by the schema's owner so that type
+    # modules can resolve entities without importing the module that imports them.
+    wrap: Callable[[EntityNode], Any] | None = None
     _loaders: dict[str, DataLoader] = field(default_factory=dict)
 
     @property
@@ -43,7 +47,7 @@ class Context:
             raise Forbidden("not authenticated")
         try:
             self.principal.require(scope)
-        except AuthError as exc:
+        except HTTPError as exc:
             raise Forbidden(exc.message) from None
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -57,9 +61,8 @@ class Context:
             self._loaders[label] = DataLoader(load_fn=load)
         return self._loaders[label]
 
-
-def group_by(items: list[T], key: Callable[[T], Any]) -> dict[Any, list[T]]:
-    out: dict[Any, list[T]] = defaultdict(list)
-    for item in items:
-        out[key(item)].append(item)
-    return out
+    async def entity(self, label: str, entity_id: str) -> Any:
+        """The GraphQL object of an entity node (batched per label), or None when there is none."""
+        assert self.wrap is not None
+        node = await self.entities(label).load(entity_id)
+        return self.wrap(node) if node is not None else None

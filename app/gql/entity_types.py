@@ -11,10 +11,40 @@ from strawberry.types import Info
 from app.model.filters import match
 from app.gql import result_types as tv
 from app.gql.context import Context
-from app.gql.filter_input import EventFilter, FilterError, optional_ms, to_ms
-from app.gql.event_types import Entity, EventConnection, Order, events_connection
-from graph import traversals as graph_traversals
-from graph.lookup import EntityNode
+from app.gql.filter_input import EventFilter, FilterError, check_first
+from app.model.times import optional_ms, to_ms
+from app.gql.event_types import EventConnection, Order, actor_filter, events_connection, global_id
+from app.model.entities import vendor_type
+from app.model.results import EntityNode
+import graph
+
+
+@strawberry.interface(description="A directory object events touch: user, admin, group, system, application, ...")
+class Entity:
+    _node: strawberry.Private[EntityNode]
+    id: strawberry.ID
+    name: Optional[str]
+    entity_type: str = strawberry.field(description="the vendor's object type, e.g. user, user_group, system")
+
+    @strawberry.field(description="Relay global id (for `node(id:)`)")
+    def global_id(self) -> strawberry.ID:
+        return strawberry.ID(global_id(self._node.label, self._node.id))
+
+    @strawberry.field(description="events by or about this object (as actor, resource, association end or the "
+                                  "system/application reached), newest first")
+    async def events(self, info: Info[Context, None], filter: Optional[EventFilter] = None, first: int = 100,
+                     after: Optional[str] = None, order: Order = Order.DESC) -> "EventConnection":
+        return await events_connection(info, actor_filter(self._node.label, self._node), filter, first, after,
+                                       order)
+
+    @strawberry.field(description="Groups, members and grants joined to this object at that instant (now by "
+                                  "default), in either direction, with the events that made and ended each edge.")
+    async def neighbours(self, info: Info[Context, None], as_of: Optional[datetime] = None,
+                         first: int = 500) -> list[tv.Neighbour]:
+        check_first(first)
+        ctx = info.context
+        return tv.convert(await ctx.run(graph.neighbours, ctx.db, ctx.org, self._node.label, self._node.id,
+                                     optional_ms(as_of), first))
 
 
 class _Base:
@@ -27,10 +57,6 @@ class _Base:
         ctx = info.context
         return tv.convert(await ctx.run(fn, ctx.db, ctx.org, self._node.id, *args, **kwargs))
 
-    def _p(self, key: str) -> Optional[str]:
-        v = self._node.props.get(key)
-        return v if isinstance(v, str) else None
-
 
 @strawberry.type
 class User(_Base, Entity):
@@ -42,36 +68,36 @@ class User(_Base, Entity):
                                   "password/MFA, group and resource associations, deleted; who did it, from where.")
     async def lifecycle(self, info: Info[Context, None], from_: Annotated[Optional[datetime], strawberry.argument(
             name="from")] = None, to: Optional[datetime] = None) -> list[tv.AuditEntry]:
-        return await self._ask(info, graph_traversals.lifecycle, optional_ms(from_), optional_ms(to))
+        return await self._ask(info, graph.lifecycle, optional_ms(from_), optional_ms(to))
 
     @strawberry.field(description="Per resource the user authenticated to: first/last seen, successes, failures, "
                                   "MFA share, countries and client IPs.")
     async def access_history(self, info: Info[Context, None], from_: Annotated[Optional[datetime],
                              strawberry.argument(name="from")] = None,
                              to: Optional[datetime] = None) -> list[tv.ResourceAccess]:
-        return await self._ask(info, graph_traversals.access_history, optional_ms(from_), optional_ms(to))
+        return await self._ask(info, graph.access_history, optional_ms(from_), optional_ms(to))
 
     @strawberry.field(description="Groups the user was in at that instant (now by default), direct and nested.")
     async def groups(self, info: Info[Context, None], as_of: Optional[datetime] = None) -> list[tv.GroupMembership]:
-        return await self._ask(info, graph_traversals.groups_as_of, optional_ms(as_of))
+        return await self._ask(info, graph.groups_as_of, optional_ms(as_of))
 
     @strawberry.field(description="Resources the user could reach at that instant (now by default), each with "
                                   "every path that grants it.")
     async def access(self, info: Info[Context, None], as_of: Optional[datetime] = None) -> list[tv.EffectiveAccess]:
-        return await self._ask(info, graph_traversals.access_as_of, optional_ms(as_of))
+        return await self._ask(info, graph.access_as_of, optional_ms(as_of))
 
     @strawberry.field(description="Why the user can reach that resource at that instant: every hop with the event "
                                   "that granted it, the admin who did it, when and from where. Empty: no path.")
     async def access_path(self, info: Info[Context, None], to: strawberry.ID,
                           as_of: Optional[datetime] = None) -> list[tv.AccessPath]:
-        return await self._ask(info, graph_traversals.access_path, str(to), optional_ms(as_of))
+        return await self._ask(info, graph.access_path, str(to), optional_ms(as_of))
 
     @strawberry.field(description="Resources gained and lost between two instants, with the events that did it.")
     async def access_diff(self, info: Info[Context, None], from_: Annotated[datetime, strawberry.argument(
             name="from")], to: datetime) -> tv.AccessDiff:
         if to_ms(to) < to_ms(from_):
             raise FilterError("to: must not be before `from`")
-        return await self._ask(info, graph_traversals.access_diff, to_ms(from_), to_ms(to))
+        return await self._ask(info, graph.access_diff, to_ms(from_), to_ms(to))
 
 
 @strawberry.type
@@ -83,9 +109,8 @@ class Admin(_Base, Entity):
     async def changes(self, info: Info[Context, None], from_: Annotated[Optional[datetime], strawberry.argument(
             name="from")] = None, to: Optional[datetime] = None, first: int = 100,
             include_logins: bool = False) -> list[tv.AuditEntry]:
-        if not 0 < first <= 10_000:
-            raise FilterError("first: must be between 1 and 10000")
-        return await self._ask(info, graph_traversals.admin_changes, optional_ms(from_), optional_ms(to), first,
+        check_first(first)
+        return await self._ask(info, graph.admin_changes, optional_ms(from_), optional_ms(to), first,
                                include_logins)
 
 
@@ -97,7 +122,7 @@ class Group(_Base, Entity):
     @strawberry.field(description="Members at that instant (now by default): users and nested groups of a user "
                                   "group, systems of a system group.")
     async def members(self, info: Info[Context, None], as_of: Optional[datetime] = None) -> list[tv.GroupMember]:
-        return await self._ask(info, graph_traversals.members_as_of, optional_ms(as_of))
+        return await self._ask(info, graph.members_as_of, optional_ms(as_of))
 
 
 @strawberry.interface(description="A system or application users sign in to.")
@@ -106,13 +131,13 @@ class Accessible(_Base, Entity):
     @strawberry.field(description="Users who could reach it at that instant (now by default), with their paths.")
     async def who_can_access(self, info: Info[Context, None],
                              as_of: Optional[datetime] = None) -> list[tv.PrincipalAccess]:
-        return await self._ask(info, graph_traversals.who_can_access, optional_ms(as_of))
+        return await self._ask(info, graph.who_can_access, optional_ms(as_of))
 
     @strawberry.field(description="Users who authenticated to it in the window, with counts.")
     async def who_accessed(self, info: Info[Context, None], from_: Annotated[Optional[datetime],
                            strawberry.argument(name="from")] = None,
                            to: Optional[datetime] = None) -> list[tv.Accessor]:
-        return await self._ask(info, graph_traversals.who_accessed, optional_ms(from_), optional_ms(to))
+        return await self._ask(info, graph.who_accessed, optional_ms(from_), optional_ms(to))
 
 
 @strawberry.type
@@ -148,7 +173,7 @@ def wrap(node: EntityNode) -> Entity:
     """The GraphQL object for an entity node."""
     p = node.props
     common: dict[str, Any] = dict(_node=node, id=strawberry.ID(node.id), name=node.name,
-                                  entity_type=str(p.get("type") or _vendor_type(node)))
+                                  entity_type=vendor_type(node.label, p.get("kind"), p.get("type")))
     if node.label == "User":
         return User(**common, username=p.get("username"), email=p.get("email"))
     if node.label == "Admin":
@@ -160,9 +185,3 @@ def wrap(node: EntityNode) -> Entity:
     if node.label == "Application":
         return Application(**common, display_label=p.get("display_label"))
     return Resource(**common)
-
-
-def _vendor_type(node: EntityNode) -> str:
-    if node.label == "Group":
-        return "system_group" if node.props.get("kind") == "system" else "user_group"
-    return {"RadiusServer": "radius_server", "LdapServer": "ldap_server"}.get(node.label, node.label.lower())

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import strawberry
 from strawberry.scalars import JSON
@@ -19,16 +19,15 @@ from strawberry.types import Info
 from app.model.events import Event as EventModel, parse_event
 from app.model.filters import Node, Or, all_of, match
 from app.gql.context import Context
-from app.gql.filter_input import EventFilter, FilterError, to_filter_tree
+from app.gql.filter_input import EventFilter, FilterError, check_first, to_filter_tree
 from app.model.jsonutil import dumps, loads
-from graph.lookup import EntityNode
+from app.model.times import ms_to_dt
+from app.model.results import EntityNode
 from graph.search import StoredEvent, count_events, find_events
 
-MAX_PAGE = 10_000
+if TYPE_CHECKING:
+    from app.gql.entity_types import Entity
 
-
-def ms_to_dt(ms: int | None) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
 
 
 def global_id(kind: str, key: str) -> str:
@@ -59,6 +58,10 @@ def decode_cursor(cursor: str, loc: str = "after") -> tuple[int, str]:
     raise FilterError(f"{loc}: not a cursor from this API")
 
 
+# The Entity interface lives with its implementations (app.gql.entity_types), which import this module.
+EntityType = Annotated["Entity", strawberry.lazy("app.gql.entity_types")]
+
+
 @strawberry.enum
 class Order(Enum):
     DESC = "DESC"
@@ -76,39 +79,6 @@ class Geo:
     country_code: Optional[str]
     region_name: Optional[str]
     timezone: Optional[str]
-
-
-@strawberry.interface(description="A directory object events touch: user, admin, group, system, application, ...")
-class Entity:
-    _node: strawberry.Private[EntityNode]
-    id: strawberry.ID
-    name: Optional[str]
-    entity_type: str = strawberry.field(description="the vendor's object type, e.g. user, user_group, system")
-
-    @strawberry.field(description="Relay global id (for `node(id:)`)")
-    def global_id(self) -> strawberry.ID:
-        return strawberry.ID(global_id(self._node.label, self._node.id))
-
-    @strawberry.field(description="events by or about this object (as actor, resource, association end or the "
-                                  "system/application reached), newest first")
-    async def events(self, info: Info[Context, None], filter: Optional[EventFilter] = None, first: int = 100,
-                     after: Optional[str] = None, order: Order = Order.DESC) -> "EventConnection":
-        return await events_connection(info, actor_filter(self._node.label, self._node), filter, first, after,
-                                       order)
-
-    @strawberry.field(description="Groups, members and grants joined to this object at that instant (now by "
-                                  "default), in either direction, with the events that made and ended each edge.")
-    async def neighbours(self, info: Info[Context, None], as_of: Optional[datetime] = None,
-                         first: int = 500) -> list[Annotated["Neighbour", strawberry.lazy("app.gql.result_types")]]:
-        from app.gql.filter_input import optional_ms
-        from app.gql.result_types import convert
-        from graph.traversals import neighbours
-
-        if not 0 < first <= 10_000:
-            raise FilterError("first: must be between 1 and 10000")
-        ctx = info.context
-        return convert(await ctx.run(neighbours, ctx.db, ctx.org, self._node.label, self._node.id,
-                                     optional_ms(as_of), first))
 
 
 def actor_filter(label: str, node: EntityNode) -> Node:
@@ -129,8 +99,7 @@ def actor_filter(label: str, node: EntityNode) -> Node:
 
 async def events_connection(info: Info[Context, None], base: Node, filter: Optional[EventFilter], first: int,
                             after: Optional[str], order: Order) -> "EventConnection":
-    if not 0 <= first <= MAX_PAGE:
-        raise FilterError(f"first: must be between 0 and {MAX_PAGE}")
+    check_first(first, least=0)
     where = all_of(base, to_filter_tree(filter))
     cursor = decode_cursor(after) if after else None
     ctx = info.context
@@ -174,30 +143,30 @@ class Event:
         return parse_event(self._raw)
 
     @strawberry.field(description="the admin or user who did it")
-    async def initiated_by(self, info: Info[Context, None]) -> Optional[Entity]:
+    async def initiated_by(self, info: Info[Context, None]) -> Optional[EntityType]:
         ref = self._model().initiator
-        return await _load(info, ref.label, ref.id) if ref else None
+        return await info.context.entity(ref.label, ref.id) if ref else None
 
     @strawberry.field(description="the object acted on (`resource`)")
-    async def target(self, info: Info[Context, None]) -> Optional[Entity]:
+    async def target(self, info: Info[Context, None]) -> Optional[EntityType]:
         ref = self._model().target
-        return await _load(info, ref.label, ref.id) if ref else None
+        return await info.context.entity(ref.label, ref.id) if ref else None
 
     @strawberry.field(description="the application or system an authentication reached")
-    async def accessed(self, info: Info[Context, None]) -> list[Entity]:
+    async def accessed(self, info: Info[Context, None]) -> list[EntityType]:
         out = []
         for ref in self._model().accessed:
-            e = await _load(info, ref.label, ref.id)
+            e = await info.context.entity(ref.label, ref.id)
             if e is not None:
                 out.append(e)
         return out
 
     @strawberry.field(description="association_change: both ends of the connection")
-    async def connection(self, info: Info[Context, None]) -> Optional[list[Entity]]:
+    async def connection(self, info: Info[Context, None]) -> Optional[list[EntityType]]:
         conn = self._model().connection
         if conn is None:
             return None
-        return [e for e in [await _load(info, r.label, r.id) for r in (conn.a, conn.b)] if e is not None]
+        return [e for e in [await info.context.entity(r.label, r.id) for r in (conn.a, conn.b)] if e is not None]
 
 
 @strawberry.type
@@ -229,10 +198,3 @@ class EventConnection:
     async def total_count(self, info: Info[Context, None]) -> int:
         ctx = info.context
         return await ctx.run(count_events, ctx.db, ctx.org, self._where)
-
-
-async def _load(info: Info[Context, None], label: str, eid: str) -> Optional[Entity]:
-    from app.gql.entity_types import wrap
-
-    node = await info.context.entities(label).load(eid)
-    return wrap(node) if node is not None else None

@@ -1,4 +1,5 @@
-"""The GraphQL `EventFilter` -> the shared filter tree (`app.model.filters`), which `graph.compile_filter` compiles to Cypher.
+"""The GraphQL `EventFilter` -> the shared filter tree (`app.model.filters`), which `graph.compile_filter` compiles
+to Cypher.
 
 The REST `search_term` parses into the same tree, so both APIs match events identically. A bad value becomes a
 GraphQL error naming the filter path (e.g. `filter.or[1].clientIp`).
@@ -6,34 +7,34 @@ GraphQL error naming the filter path (e.g. `filter.or[1].clientIp`).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Optional
 
 import strawberry
 
-from app.model.events import SERVICE_ALIASES, SERVICES
+from app.model.events import SERVICES, normalise_service
 from app.model.fields import UnknownField
-from app.model.filters import MATCH_ALL, Contains, Match, Node, Not, Or, Text, TimeRange, all_of, ip_in, match
+from app.model.filters import MATCH_ALL, Contains, Node, Not, Or, Text, TimeRange, all_of, ip_in, match
 from app.model.fields import MAX_VALUE_LENGTH, lookup
+from app.model.errors import InputError
+from app.model.times import to_ms
 
 MAX_FILTER_NODES = 1000
 MAX_FILTER_DEPTH = 32
 
 
-class FilterError(ValueError):
+class FilterError(InputError):
     """An EventFilter that cannot be run; the message starts with the path of the offending input."""
 
 
-def to_ms(value: datetime) -> int:
-    """Epoch ms; a naive datetime is taken as UTC."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return int(value.timestamp() * 1000)
+MAX_PAGE = 10_000  # the most items one list argument (`first`) may ask for
 
 
-def optional_ms(value: Optional[datetime]) -> Optional[int]:
-    """`to_ms` for an optional argument (None: unbounded / now, as the traversal decides)."""
-    return None if value is None else to_ms(value)
+def check_first(first: int, least: int = 1) -> int:
+    """`first` within [least, MAX_PAGE], else the caller's error naming the argument."""
+    if not least <= first <= MAX_PAGE:
+        raise FilterError(f"first: must be between {least} and {MAX_PAGE}")
+    return first
 
 
 @strawberry.input(description="Who did it: any given part must match (case-insensitive).")
@@ -108,7 +109,7 @@ class _Builder:
         if f.services is not None:
             known = []
             for s in f.services:
-                s2 = SERVICE_ALIASES.get(s.strip().lower(), s.strip().lower())
+                s2 = normalise_service(s)
                 if s2 == "all":
                     known = []
                     break

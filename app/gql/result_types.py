@@ -1,7 +1,7 @@
 """GraphQL types for the investigator's questions: lifecycle, access at an instant and the paths that grant it,
 diffs, who could reach / did reach a resource, and the investigation helpers.
 
-Each type mirrors a frozen dataclass of `graph.traversals` (the Cypher lives there); `convert` maps one onto the
+Each type mirrors a frozen dataclass of `app.model.results` (graph/ fills them); `convert` maps one onto the
 other, turning epoch-ms fields into DateTimes.
 """
 
@@ -15,10 +15,11 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from app.model.events import ENTITY_LABELS
+from app.model import results as t
+from app.model.entities import ENTITY_LABELS
 from app.gql.context import Context
-from app.gql.event_types import Entity, ms_to_dt
-from graph import traversals as t
+from app.gql.event_types import EntityType
+from app.model.times import ms_to_dt
 
 TIME_FIELDS = {"ts", "since", "until", "first_seen", "last_seen", "last_success", "start", "end", "at", "from_ms",
                "to_ms"}
@@ -33,13 +34,10 @@ class ObjectRef:
     name: Optional[str]
 
     @strawberry.field
-    async def entity(self, info: Info[Context, None]) -> Optional[Entity]:
-        from app.gql.entity_types import wrap
-
+    async def entity(self, info: Info[Context, None]) -> Optional[EntityType]:
         if self.label not in ENTITY_LABELS:
             return None
-        node = await info.context.entities(self.label).load(str(self.id))
-        return wrap(node) if node is not None else None
+        return await info.context.entity(self.label, str(self.id))
 
 
 @strawberry.type

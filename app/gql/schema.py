@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Annotated, Any, AsyncGenerator, Optional
 
 import strawberry
@@ -13,20 +13,24 @@ from strawberry.scalars import JSON
 from strawberry.utils.logging import StrawberryLogger
 from strawberry.types import Info
 
+from app.model.entities import normalise_ip
 from app.model.fields import UnknownField, lookup
 from app.gql.context import Context, Forbidden
-from app.gql.entity_types import Admin, Application, Group, IPAddress, System, User, wrap
+from app.gql.entity_types import Admin, Application, Entity, Group, IPAddress, System, User, wrap
 from app.gql.limits import IntrospectionLimit
 from app.gql import result_types as tv
-from app.gql.filter_input import EventFilter, FilterError, optional_ms, to_filter_tree
-from graph import traversals
-from app.gql.event_types import (Entity, Event, EventConnection, Order, events_connection, parse_global_id)
+from app.gql.filter_input import EventFilter, FilterError, check_first, to_filter_tree
+from app.http_errors import INTERNAL_MESSAGE
+from app.model.errors import InputError
+from app.model.times import (MAX_INTERVAL_VALUE, UNIT_MS, bucket_origin, ms_to_dt, offset_ms, optional_ms,
+                              parse_utc_offset)
+import graph
+from app.gql.event_types import Event, EventConnection, Order, events_connection, parse_global_id
 from app.model.filters import MATCH_ALL
 from app.gql.live import follow
 from app.ingest.records import Record
-from graph.lookup import find_entity, load_ip
-from graph.search import (MAX_BUCKETS, UNIT_MS, bucket_origin, count_events, distinct_values,
-                          find_events, histogram, time_bounds)
+from graph.search import (count_events, distinct_values, event_histogram,
+                          find_events)
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -71,26 +75,23 @@ class IngestResult:
 def _interval(text: str) -> tuple[str, int]:
     """(unit, width in ms) of an interval such as "15m" or "1d"."""
     t = text.strip()
-    if len(t) >= 2 and t[-1] in UNIT_MS and t[:-1].isdigit() and 0 < int(t[:-1]) <= 1_000_000:
+    if len(t) >= 2 and t[-1] in UNIT_MS and t[:-1].isdigit() and 0 < int(t[:-1]) <= MAX_INTERVAL_VALUE:
         return t[-1], int(t[:-1]) * UNIT_MS[t[-1]]
     raise FilterError(f"interval: {text!r} is not a number and a unit (s, m, h, d, w), e.g. \"15m\" or \"1d\"")
 
 
 def _tz_offset_ms(text: str) -> int:
-    from app.rest.query import BadRequest, parse_timezone
-
     try:
-        tz = parse_timezone(text)
-    except BadRequest as exc:
-        raise FilterError(exc.message) from None
-    return int(tz.utcoffset(None).total_seconds() * 1000)  # type: ignore[union-attr]
+        return offset_ms(parse_utc_offset(text))
+    except InputError as exc:
+        raise FilterError(str(exc)) from None
 
 
 async def _entity(info: Info[Context, None], label: str, **by: Optional[str]) -> Optional[Entity]:
     if not any(v is not None for v in by.values()):
         raise FilterError(f"{label.lower()}: give one of {', '.join(by)}")
     ctx = info.context
-    node = await ctx.run(find_entity, ctx.db, ctx.org, label, **by)
+    node = await ctx.run(graph.find_entity, ctx.db, ctx.org, label, **by)
     return wrap(node) if node is not None else None
 
 
@@ -114,14 +115,11 @@ class Query:
         offset = _tz_offset_ms(timezone_ or "Z")
         where = to_filter_tree(filter)
         ctx = info.context
-        bounds = await ctx.run(time_bounds, ctx.db, ctx.org, where)
-        if bounds is None:
-            return []
-        if (bounds[1] - bounds[0]) // width + 1 > MAX_BUCKETS:
-            raise FilterError(f"interval: more than {MAX_BUCKETS} buckets; use a wider interval or a narrower filter")
-        rows = await ctx.run(histogram, ctx.db, ctx.org, where, width_ms=width,
-                             origin_ms=bucket_origin(unit, offset))
-        return [HistogramBucket(start=datetime.fromtimestamp(b / 1000, tz=timezone.utc), count=n) for b, n in rows]
+        try:
+            rows = await ctx.run(event_histogram, ctx.db, ctx.org, where, width, bucket_origin(unit, offset))
+        except ValueError as exc:
+            raise FilterError(f"interval: {exc}; use a wider interval or a narrower filter") from None
+        return [HistogramBucket(start=ms_to_dt(b), count=n) for b, n in rows if n]
 
     @strawberry.field(description="The most frequent values of a field (a dot path, as in the REST API).")
     async def event_distinct(self, info: Info[Context, None], field: str, filter: Optional[EventFilter] = None,
@@ -130,8 +128,7 @@ class Query:
             f = lookup(field)
         except UnknownField as exc:
             raise FilterError(f"field: {exc}") from None
-        if not 0 < first <= 10_000:
-            raise FilterError("first: must be between 1 and 10000")
+        check_first(first)
         ctx = info.context
         buckets, other = await ctx.run(distinct_values, ctx.db, ctx.org, to_filter_tree(filter), f, first)
         return DistinctResult(buckets=[DistinctBucket(value=v, count=n) for v, n in buckets], other_count=other)
@@ -182,8 +179,8 @@ class Query:
     @strawberry.field
     async def ip_address(self, info: Info[Context, None], address: str) -> Optional[IPAddress]:
         ctx = info.context
-        found = await ctx.run(load_ip, ctx.db, ctx.org, address)
-        return IPAddress(address=address.strip().lower()) if found else None
+        found = await ctx.run(graph.has_ip, ctx.db, ctx.org, address)
+        return IPAddress(address=normalise_ip(address)) if found else None
 
     @strawberry.field(description="Users with at least `threshold` failed authentications within `window` "
                                   "(e.g. \"10m\").")
@@ -193,7 +190,7 @@ class Query:
         if not 1 < threshold <= 10_000:
             raise FilterError("threshold: must be between 2 and 10000")
         ctx = info.context
-        return tv.convert(await ctx.run(traversals.failed_login_bursts, ctx.db, ctx.org, _interval(window)[1],
+        return tv.convert(await ctx.run(graph.failed_login_bursts, ctx.db, ctx.org, _interval(window)[1],
                                         threshold, optional_ms(from_), optional_ms(to)))
 
     @strawberry.field(description="Successful logins to a resource after the user's path to it ended, or after "
@@ -202,7 +199,7 @@ class Query:
             Optional[datetime], strawberry.argument(name="from")] = None,
             to: Optional[datetime] = None) -> list[tv.AccessAfterRevocation]:
         ctx = info.context
-        return tv.convert(await ctx.run(traversals.access_after_revocation, ctx.db, ctx.org, optional_ms(from_),
+        return tv.convert(await ctx.run(graph.access_after_revocation, ctx.db, ctx.org, optional_ms(from_),
                                         optional_ms(to)))
 
     @strawberry.field(description="Successful logins from a country the user had never logged in from before.")
@@ -210,7 +207,7 @@ class Query:
             Optional[datetime], strawberry.argument(name="from")] = None,
             to: Optional[datetime] = None) -> list[tv.NewCountryLogin]:
         ctx = info.context
-        return tv.convert(await ctx.run(traversals.new_country_logins, ctx.db, ctx.org, optional_ms(from_),
+        return tv.convert(await ctx.run(graph.new_country_logins, ctx.db, ctx.org, optional_ms(from_),
                                         optional_ms(to)))
 
 
@@ -247,7 +244,7 @@ class Subscription:
 def _visible(error: GraphQLError) -> bool:
     """Errors the caller caused (bad filter, scope, validation) are shown; anything else is masked."""
     original = error.original_error
-    return original is None or isinstance(original, (FilterError, Forbidden))
+    return original is None or isinstance(original, (InputError, Forbidden))
 
 
 class _Schema(strawberry.Schema):
@@ -269,6 +266,6 @@ schema = _Schema(
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: MaskErrors(should_mask_error=lambda e: not _visible(e),
-                           error_message="internal error; the request id is in the X-Request-Id header"),
+                           error_message=INTERNAL_MESSAGE),
     ],
 )

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from app.ingest.enrich import Enricher
-from app.model.events import Event, EventError, parse_event
+from app.model.errors import EventError
+from app.model.events import Event, parse_event
 from app.ingest.records import Record
 from graph.db import Database
 from graph.write import write_batch
@@ -67,7 +68,7 @@ class Pipeline:
                     try:
                         ev = parse_event(rec.value, self.organization)
                         self.enricher.enrich(ev.raw)
-                        ev._props = ev.properties()
+                        ev.node_properties()
                         batch.append((rec.where, ev))
                     except EventError as exc:
                         eid = rec.value.get("id") if isinstance(rec.value, dict) else None

@@ -8,81 +8,32 @@ else here is derived from it: the ordering key, the search keys, the entities th
 from __future__ import annotations
 
 import ipaddress
-import re
 from functools import lru_cache
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
 from typing import Any
 
+from app.model.entities import ENTITY_LABELS, EntityRef, entity  # noqa: F401  (ENTITY_LABELS: re-export)
+from app.model.errors import EventError
 from app.model.fields import scan
 from app.model.jsonutil import dumps
+from app.model.times import parse_timestamp
 
 SERVICES: tuple[str, ...] = (
     "directory", "sso", "radius", "ldap", "systems", "mdm", "software", "password_manager", "object_storage",
     "saas_app_management", "access_management", "asset_management", "alerts", "notifications", "reports",
 )
 SERVICE_ALIASES = {"alert": "alerts"}
-
-# Vendor object type -> (node label, extra properties). Anything else becomes a generic :Resource {type}.
-ENTITY_TYPES: dict[str, tuple[str, dict[str, str]]] = {
-    "user": ("User", {}),
-    "admin": ("Admin", {}),
-    "user_group": ("Group", {"kind": "user"}),
-    "system_group": ("Group", {"kind": "system"}),
-    "system": ("System", {}),
-    "application": ("Application", {}),
-    "radius_server": ("RadiusServer", {}),
-    "radiusserver": ("RadiusServer", {}),
-    "ldap_server": ("LdapServer", {}),
-    "ldapserver": ("LdapServer", {}),
-    "policy": ("Policy", {}),
-    "command": ("Command", {}),
-    "organization": ("Organization", {}),
+# An authentication that names no application or system reached the service itself; it is reported as a
+# pseudo-resource Ref(label="Service", type=<service>, id=<service>, name=<below>).
+SERVICE_NAMES: dict[str, str] = {
+    "directory": "User Portal", "radius": "RADIUS", "ldap": "LDAP", "sso": "SSO", "systems": "Systems",
 }
-ENTITY_LABELS: tuple[str, ...] = (
-    "User", "Admin", "Group", "System", "Application", "RadiusServer", "LdapServer", "Policy", "Command",
-    "Organization", "Resource",
-)
-
-_TS = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:?\d{2})$"
-)
 
 
-class EventError(ValueError):
-    """An event that cannot be accepted; `field` names the offending part."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-def parse_timestamp(value: Any, field: str = "timestamp") -> int:
-    """RFC 3339 with 0-9 fractional digits and any offset -> epoch milliseconds (fractions below 1 ms floored)."""
-    if not isinstance(value, str):
-        raise EventError(field, f"must be an RFC 3339 string, not {type(value).__name__}")
-    m = _TS.match(value.strip())
-    if not m:
-        raise EventError(field, f"{value!r} is not an RFC 3339 timestamp")
-    y, mo, d, h, mi, s, frac, off = m.groups()
-    try:
-        tz = timezone.utc
-        if off not in ("Z", "z"):
-            sign = 1 if off[0] == "+" else -1
-            digits = off[1:].replace(":", "")
-            tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-        dt = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), tzinfo=tz)
-    except ValueError as exc:
-        raise EventError(field, f"{value!r} is not a valid date/time ({exc})") from None
-    ms = int(((frac or "") + "000")[:3])
-    return int(dt.timestamp()) * 1000 + ms
-
-
-def format_ms(ms: int) -> str:
-    """Epoch milliseconds -> RFC 3339 UTC with millisecond precision."""
-    dt = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+def normalise_service(name: str) -> str:
+    """A service name as stored: lower case, vendor aliases (`alert`) folded into the canonical name."""
+    name = name.strip().lower()
+    return SERVICE_ALIASES.get(name, name)
 
 
 def ip_key(address: Any) -> str | None:
@@ -114,48 +65,12 @@ def cidr_range(text: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
-class EntityRef:
-    """A directory object an event touches, keyed by (organization, id) under `label`."""
-
-    label: str
-    id: str
-    type: str
-    props: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-
-
-@dataclass(frozen=True, slots=True)
 class Connection:
     """An association_change: `op` on the connection between two objects."""
 
     op: str  # add | remove | update
     a: EntityRef  # `from`
     b: EntityRef  # `to`
-
-
-def entity(obj: Any, type_hint: str | None = None, id_key: str = "id") -> EntityRef | None:
-    """An EntityRef from a vendor object ({id, type, name, username, email, hostname, ...}), if it has an id."""
-    if not isinstance(obj, dict):
-        return None
-    oid = obj.get(id_key)
-    typ = obj.get("type") or type_hint
-    if not isinstance(oid, str) or not oid or not isinstance(typ, str):
-        return None
-    typ = typ.lower()
-    label, extra = ENTITY_TYPES.get(typ, ("Resource", {}))
-    props: dict[str, Any] = dict(extra)
-    for key in ("name", "username", "email", "hostname", "displayName", "display_label"):
-        v = obj.get(key)
-        if isinstance(v, str) and v:
-            props[key] = v
-    props.setdefault(
-        "name",
-        props.get("username") or props.get("hostname") or props.get("email") or props.get("display_label"),
-    )
-    if props["name"] is None:
-        del props["name"]
-    if label == "Resource":
-        props["type"] = typ
-    return EntityRef(label, oid, typ, props)
 
 
 @dataclass(slots=True)
@@ -167,7 +82,7 @@ class Event:
     timestamp: str
     ts: int
     raw: dict[str, Any]
-    _props: dict[str, Any] | None = None  # properties(), computed once by the ingest
+    _props: dict[str, Any] | None = None  # node_properties(), once
 
     @property
     def initiator(self) -> EntityRef | None:
@@ -204,6 +119,12 @@ class Event:
         if a is None or b is None or op not in ("add", "remove", "update"):
             return None
         return Connection(op, a, b)
+
+    def node_properties(self) -> dict[str, Any]:
+        """properties(), computed once: the ingest computes them while parsing, off the writer's thread."""
+        if self._props is None:
+            self._props = self.properties()
+        return self._props
 
     def properties(self) -> dict[str, Any]:
         """The Event node's properties: identity, ordering key, search keys, and the verbatim event as JSON."""
@@ -254,8 +175,7 @@ def parse_event(obj: Any, organization: str | None = None) -> Event:
     if organization is not None and org != organization:
         raise EventError("organization", f"{org!r} is not the organization this request may write to")
     event_type = _require_str(obj, "event_type")
-    service = _require_str(obj, "service").lower()
-    service = SERVICE_ALIASES.get(service, service)
+    service = normalise_service(_require_str(obj, "service"))
     if service not in SERVICES:
         raise EventError("service", f"{service!r} is not one of {', '.join(SERVICES)}")
     ts = parse_timestamp(obj.get("timestamp"))

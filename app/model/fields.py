@@ -10,13 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal
 
+from app.model.errors import InputError
+
 Kind = Literal["str", "key", "bool", "int", "float", "time"]
 
 
 MAX_VALUE_LENGTH = 4096  # a longer query value is refused, not searched: nothing real is that long
 
 
-class UnknownField(ValueError):
+class UnknownField(InputError):
     """A dot path that is not a known event field."""
 
     def __init__(self, path: str) -> None:
@@ -255,11 +257,6 @@ def scan(raw: dict) -> tuple[dict[str, Any], list[str]]:
         if keys:
             props[field.prop] = keys if field.multi else keys[0]
     return props, leaves
-
-
-def search_keys(raw: dict) -> dict[str, Any]:
-    """The Event node properties for every known field present in `raw` (the ones the filter compiler reads)."""
-    return scan(raw)[0]
 
 
 def leaf_strings(obj: Any) -> Iterable[str]:

@@ -1,7 +1,7 @@
 """The filter tree: what both the GraphQL `EventFilter` and the REST `search_term` parse into.
 
 Leaves carry a validated `Field` (never a raw name) and values already coerced to that field's search key, so the
-one compiler in `graph/filters.py` can turn any tree into parameterised Cypher.
+one compiler in `graph/compile_filter.py` can turn any tree into parameterised Cypher.
 """
 
 from __future__ import annotations
@@ -111,40 +111,3 @@ def all_of(*nodes: Node | None) -> Node:
             continue
         items.extend(n.items if isinstance(n, And) else [n])
     return items[0] if len(items) == 1 else And(tuple(items))
-
-
-def evaluate(node: Node, event: dict, ts: int | None = None) -> bool:
-    """Evaluate a tree against a raw event in Python: for subscriptions, which test new events as they arrive."""
-    from app.model.events import ip_key, parse_timestamp
-    from app.model.fields import get_path, leaf_strings
-
-    if isinstance(node, And):
-        return all(evaluate(n, event, ts) for n in node.items)
-    if isinstance(node, Or):
-        return any(evaluate(n, event, ts) for n in node.items)
-    if isinstance(node, Not):
-        return not evaluate(node.item, event, ts)
-    if isinstance(node, TimeRange):
-        t = ts if ts is not None else parse_timestamp(event.get("timestamp"))
-        return (node.start_ms is None or t >= node.start_ms) and (node.end_ms is None or t < node.end_ms)
-    if isinstance(node, IpRange):
-        key = ip_key(event.get("client_ip"))
-        return key is not None and any(lo <= key <= hi for lo, hi in node.ranges)
-    if isinstance(node, Text):
-        return any(node.query in s for s in leaf_strings(event))
-    if isinstance(node, Exact):
-        return any(node.value == s for s in leaf_strings(event))
-    values = []
-    for p in node.field.paths:
-        for v in get_path(event, p):
-            try:
-                values.append(node.field.coerce(v))
-            except ValueError:
-                pass
-    if isinstance(node, Exists):
-        return bool(values)
-    if isinstance(node, Contains):
-        return any(isinstance(v, str) and node.value in v for v in values)
-    if node.field.path == "service":
-        values = [{"alert": "alerts"}.get(v, v) for v in values]
-    return any(v in node.values for v in (values if node.field.multi else values[:1]))

@@ -19,78 +19,49 @@ from __future__ import annotations
 import functools
 import io
 import json
-import logging
-from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Iterator, Sequence
 
-import ijson
-from neo4j.exceptions import ServiceUnavailable, SessionExpired
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from app.rest import openapi
-from app.auth import AuthError, Principal
+from app.auth import Principal
+from app.http_errors import HTTPError
 from app.ingest import Summary
 from app.model.jsonutil import JSONDecodeError, dumpb, loads
 from app.ingest.records import Record, read_records
 from app.rest.query import BadRequest, EventQuery, parse_distinct, parse_event_query, parse_interval, project
-from graph.db import Database, DatabaseUnavailable
-from graph.search import (MAX_BUCKETS, UNIT_MS, bucket_origin, count_events, distinct_values, find_event_keys,
-                          histogram, load_raw, time_bounds)
+from graph.db import UNAVAILABLE, Database
+from app.model.times import UNIT_MS, bucket_origin, offset_ms, rfc3339
+from graph.search import (count_events, distinct_values, event_histogram, find_event_keys,
+                          load_raw)
 
-log = logging.getLogger("insightgraph.rest")
 
 BASE = openapi.BASE
 QUERY_MAX_BYTES = 4 * 1024 * 1024  # a query body; ingest bodies are bounded by settings.max_body_bytes instead
 MAX_SKIP = 2**62
 CHUNK = 500  # events per database round trip while streaming a page
-DB_DOWN = (ServiceUnavailable, SessionExpired, DatabaseUnavailable)
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-class ApiError(Exception):
-    """Any non-400 answer a handler decides on (413, 404...): status and the message clients see."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 # --- plumbing: errors, bodies -------------------------------------------------------------------------
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"message": message}, status, headers=headers)
-
-
 def api(methods: Sequence[str] = ("POST",)) -> Callable[[Handler], Handler]:
-    """Turns a handler's exceptions into the contract's `{"message"}` answers (never a bare 500 for bad input)."""
+    """Allows only `methods` (405 with Allow otherwise); exceptions become answers in app.http_errors."""
 
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
             if request.method not in methods:
-                return _error(405, f"{request.method} is not allowed here; use {' or '.join(methods)}",
-                              {"Allow": ", ".join(methods)})
-            try:
-                return await handler(request)
-            except BadRequest as exc:
-                return _error(400, exc.message)
-            except (ApiError, AuthError) as exc:
-                return _error(exc.status, exc.message)
-            except DB_DOWN as exc:
-                log.warning("database unavailable for %s: %s", request.url.path, exc)
-                return _error(503, "the database is unavailable; retry with backoff", {"Retry-After": "5"})
-            except Exception:
-                rid = request.scope.get("state", {}).get("request_id", "-")
-                log.exception("internal error in %s (request id %s)", request.url.path, rid)
-                return _error(500, "internal error; the request id is in the X-Request-Id header")
+                raise HTTPError(405, f"{request.method} is not allowed here; use {' or '.join(methods)}",
+                                {"Allow": ", ".join(methods)})
+            return await handler(request)  # errors: app.http_errors, via the app's exception handlers
 
         return endpoint
 
@@ -101,7 +72,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refusing (413) as soon as it is known to exceed `limit`: Content-Length first, then the
     bytes actually received (a chunked or lying client cannot get past it)."""
     declared = request.headers.get("content-length", "")
-    too_large = ApiError(413, f"the body is larger than {limit} bytes")
+    too_large = HTTPError(413, f"the body is larger than {limit} bytes")
     if declared.isdigit() and int(declared) > limit:
         raise too_large
     buf = bytearray()
@@ -130,7 +101,7 @@ def _services(request: Request) -> Any:
 def _principal(request: Request) -> Principal:
     principal = request.scope.get("state", {}).get("principal")
     if principal is None:  # only if the auth middleware were missing: refuse rather than serve unscoped
-        raise AuthError(401, "an API key is required: send it as the x-api-key header")
+        raise HTTPError(401, "an API key is required: send it as the x-api-key header")
     return principal
 
 
@@ -224,42 +195,18 @@ async def events_interval(request: Request) -> Response:
     buckets between the first and the last included, as the vendor's backend does."""
     query, unit, value, tz = parse_interval(await json_body(request))
     db, org = await _db(request), _principal(request).organization
-    width = value * UNIT_MS[unit]
-    offset_ms = int(tz.utcoffset(None).total_seconds() * 1000)  # type: ignore[union-attr]
-    origin = bucket_origin(unit, offset_ms)
-    bounds = await run_in_threadpool(time_bounds, db, org, query.filter)
-    if bounds is None:
-        return JSONResponse({"buckets": []})
-    lo, hi = (origin + (b - origin) // width * width for b in bounds)
-    if (hi - lo) // width + 1 > MAX_BUCKETS:
-        raise BadRequest(f"interval_unit/interval_value: more than {MAX_BUCKETS} buckets between the first and last "
-                         f"matching event; use a wider interval or a narrower time range")
-    counts = dict(await run_in_threadpool(histogram, db, org, query.filter, width_ms=width, origin_ms=origin))
+    try:
+        rows = await run_in_threadpool(event_histogram, db, org, query.filter, value * UNIT_MS[unit],
+                                       bucket_origin(unit, offset_ms(tz)))
+    except ValueError as exc:
+        raise BadRequest(f"interval_unit/interval_value: {exc}; use a wider interval or a narrower time "
+                         "range") from None
     return JSONResponse({"buckets": [
-        {"key": start, "key_as_string": rfc3339(start, tz), "doc_count": counts.get(start, 0)}
-        for start in range(lo, hi + 1, width)
+        {"key": start, "key_as_string": rfc3339(start, tz), "doc_count": n} for start, n in rows
     ]})
 
 
-_EPOCH = datetime(1970, 1, 1)
-_CYCLE_MS = 146_097 * UNIT_MS["d"]  # 400 Gregorian years: the calendar (and weekdays) repeat exactly
-_MIN_MS = int((datetime.min - _EPOCH).total_seconds()) * 1000
-_MAX_MS = int((datetime(9999, 12, 31) - _EPOCH).total_seconds()) * 1000
 
-
-def rfc3339(ms: int, tz: timezone) -> str:
-    """Epoch ms as RFC 3339 in a fixed offset, with milliseconds ("Z" for UTC). Years outside 1..9999 (a very
-    wide bucket can start there) are shifted by whole 400-year cycles to format, then written with their sign."""
-    local = ms + int(tz.utcoffset(None).total_seconds() * 1000)  # type: ignore[union-attr]
-    cycles = 0
-    if local < _MIN_MS:
-        cycles = -((_MIN_MS - local) // _CYCLE_MS + 1)
-    elif local > _MAX_MS:
-        cycles = (local - _MAX_MS) // _CYCLE_MS + 1
-    text = (_EPOCH + timedelta(milliseconds=local - cycles * _CYCLE_MS)).isoformat(timespec="milliseconds")
-    year = int(text[:4]) + 400 * cycles
-    offset = "Z" if tz.utcoffset(None) == timedelta(0) else tz.tzname(None).removeprefix("UTC")  # type: ignore[union-attr]
-    return f"{'-' if year < 0 else ''}{abs(year):04d}{text[4:]}{offset or 'Z'}"
 
 
 # --- /ingest ------------------------------------------------------------------------------------------------------
@@ -276,8 +223,8 @@ async def ingest(request: Request) -> Response:
     records = body_records(data, request.headers.get("content-type", ""))
     try:
         summary: Summary = await run_in_threadpool(services.ingest, principal.organization, records)
-    except DB_DOWN:
-        raise ApiError(503, "the database became unavailable during ingest; batches written before are kept, "
+    except UNAVAILABLE:
+        raise HTTPError(503, "the database became unavailable during ingest; batches written before are kept, "
                             "and retrying the same body is safe (already-stored events count as duplicates)") from None
     return JSONResponse(ingest_result(summary))
 
@@ -324,7 +271,7 @@ async def docs(request: Request) -> Response:
 
 @api(methods=("GET", "POST", "PUT", "PATCH", "DELETE"))
 async def not_found(request: Request) -> Response:
-    raise ApiError(404, f"no such endpoint: {request.url.path}; see /openapi.json")
+    raise HTTPError(404, f"no such endpoint: {request.url.path}; see /openapi.json")
 
 
 def _route(path: str, endpoint: Handler) -> Route:

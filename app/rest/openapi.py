@@ -1,7 +1,7 @@
 """The OpenAPI 3 description of the REST API (served at /openapi.json, rendered at /docs).
 
 Hand-written rather than generated, because the vendor's contract is the source of truth: the shapes here are the
-ones its clients (PowerShell module, SIEM collectors) already rely on. Kept in step with app/rest.py by the
+ones its clients (PowerShell module, SIEM collectors) already rely on. Kept in step with app/rest/endpoints.py by the
 schemathesis run in tests/test_rest_fuzz.py, which checks every response against this document.
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.rest.query import DEFAULT_LIMIT, INTERVAL_UNITS, MAX_INTERVAL_VALUE, MAX_LIMIT, SUPPORTED_SERVICES
+from app.model.times import MAX_INTERVAL_VALUE
+from app.rest.query import DEFAULT_LIMIT, INTERVAL_UNITS, MAX_LIMIT, SUPPORTED_SERVICES
 
 BASE = "/insights/directory/v1"
 

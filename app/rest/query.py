@@ -1,6 +1,6 @@
 """A Directory Insights REST request body -> a validated `EventQuery` (pure: no I/O).
 
-Everything the vendor contract (docs: di-api-contract.md) says about an EventQuery is enforced here, once, for
+Everything the vendor's contract says about an EventQuery is enforced here, once, for
 `/events`, `/events/count`, `/events/distinct` and `/events/interval`. The result carries one filter tree
 (`app.model.filters`) for the Cypher compiler, so no request text ever reaches a query except as a parameter, and every
 field name has been checked against the registry. Errors are `BadRequest` whose message names the offending part
@@ -12,13 +12,14 @@ are ignored (real clients send extra ones), but anything that would change *whic
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import timezone
 from functools import lru_cache
 from typing import Any, Sequence
 
-from app.model.events import SERVICE_ALIASES, SERVICES, EventError, parse_timestamp
+from app.model.errors import EventError, InputError
+from app.model.events import SERVICE_ALIASES, SERVICES, normalise_service
+from app.model.times import MAX_INTERVAL_VALUE, parse_timestamp, parse_utc_offset
 from app.model.fields import MAX_VALUE_LENGTH, CONTAINERS, FIELDS, Field, UnknownField, is_projectable, lookup
 from app.model.filters import MATCH_ALL, Exact, Match, Node, Not, Or, Text, TimeRange, all_of
 
@@ -29,7 +30,6 @@ MAX_OPERATORS = 1000  # and/or/not objects in one search_term
 MAX_DEPTH = 32  # nesting of and/or/not
 MAX_VALUES = 1000  # values in one field's any-of list
 MAX_TOTAL_VALUES = 10_000  # values over the whole search_term
-MAX_INTERVAL_VALUE = 1_000_000
 INT64 = 2**63  # Neo4j integers are 64-bit: larger numbers would fail in the driver, not here
 
 SUPPORTED_SERVICES: tuple[str, ...] = ("all", *SERVICES, *SERVICE_ALIASES)
@@ -40,10 +40,9 @@ _CANONICAL_PATHS: dict[str, str] = {
     **{c.lower(): c for c in CONTAINERS},
     **{p.lower(): p for f in FIELDS for p in f.paths},
 }
-_TZ = re.compile(r"^([+-])(\d{2})(?::?(\d{2}))?$")
 
 
-class BadRequest(ValueError):
+class BadRequest(InputError):
     """A body the API answers with 400 `{"message": message}`; the message names the offending field."""
 
     def __init__(self, message: str) -> None:
@@ -123,7 +122,11 @@ def parse_interval(body: Any) -> tuple[EventQuery, str, int, timezone]:
     # Exact lower case: "M" is a month in the vendor's backend, so it must not quietly become minutes.
     if not isinstance(unit, str) or unit.strip() not in INTERVAL_UNITS:
         raise BadRequest(f"interval_unit: {_show(unit)} is not one of {', '.join(INTERVAL_UNITS)}")
-    return query, unit.strip(), _interval_value(body.get("interval_value")), parse_timezone(body.get("timezone"))
+    try:
+        tz = parse_utc_offset(body.get("timezone"))
+    except InputError as exc:
+        raise BadRequest(str(exc)) from None
+    return query, unit.strip(), _interval_value(body.get("interval_value")), tz
 
 
 def parse_search_term(term: Any, where: str = "search_term") -> Node:
@@ -224,7 +227,7 @@ class _Parser:
             ranges: list[Node] = [TimeRange(k, k + 1) for k in keys]
             return ranges[0] if len(ranges) == 1 else Or(tuple(ranges))
         if field is _SERVICE_FIELD:
-            keys = list(dict.fromkeys(SERVICE_ALIASES.get(k, k) for k in keys))
+            keys = list(dict.fromkeys(normalise_service(k) for k in keys))
         return Match(field, tuple(keys))
 
 
@@ -274,10 +277,9 @@ def _services(value: Any) -> tuple[str, ...] | None:
     for i, name in enumerate(value):
         if not isinstance(name, str):
             raise BadRequest(f"service[{i}]: must be a string, one of {supported}, not {_json_type(name)}")
-        key = name.strip().lower()
-        if key not in SUPPORTED_SERVICES:
+        if name.strip().lower() not in SUPPORTED_SERVICES:
             raise BadRequest(f"service: {_show(name)} is not a supported service; supported values: {supported}")
-        out.append(SERVICE_ALIASES.get(key, key))
+        out.append(normalise_service(name))
     if "all" in out:
         return None
     return tuple(dict.fromkeys(out))
@@ -379,22 +381,6 @@ def _interval_value(value: Any) -> int:
     if n is None or not 0 < n <= MAX_INTERVAL_VALUE:
         raise BadRequest(f'interval_value: must be a positive whole number up to {MAX_INTERVAL_VALUE}, e.g. "2"')
     return n
-
-
-def parse_timezone(value: Any) -> timezone:
-    """A fixed UTC offset (\"-0500\", \"+05:30\", \"Z\"); raises BadRequest naming `timezone`."""
-    if value is None:
-        return timezone.utc
-    text = value.strip() if isinstance(value, str) else None
-    if text in ("", "Z", "z", "UTC", "utc"):
-        return timezone.utc
-    m = _TZ.match(text or "")
-    if not m or int(m[2]) > 23 or int(m[3] or 0) > 59:
-        raise BadRequest(f'timezone: {_show(value)} is not a UTC offset like "-0500", "+05:30" or "Z"')
-    minutes = int(m[2]) * 60 + int(m[3] or 0)
-    if minutes == 0:
-        return timezone.utc
-    return timezone(timedelta(minutes=-minutes if m[1] == "-" else minutes))
 
 
 # --- projection -----------------------------------------------------------------------------------------------
