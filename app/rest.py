@@ -32,7 +32,7 @@ from starlette.routing import Route
 
 from app import openapi
 from app.auth import AuthError, Principal
-from app.ingest import Summary
+from app.ingest import IngestInterrupted, Summary
 from app.jsonutil import JSONDecodeError, dumpb, loads
 from app.records import Record, read_records
 from app.rest_query import BadRequest, EventQuery, parse_distinct, parse_event_query, parse_interval, project
@@ -276,6 +276,11 @@ async def ingest(request: Request) -> Response:
     records = body_records(data, request.headers.get("content-type", ""))
     try:
         summary: Summary = await run_in_threadpool(services.ingest, principal.organization, records)
+    except IngestInterrupted as exc:  # what was stored before the failure, record by record; the rest was not
+        return JSONResponse({"message": "the database failed during ingest; `results` lists exactly the records "
+                                        "stored (or rejected) before it, the others were not stored; retrying the "
+                                        "same body is safe (already-stored events count as duplicates)",
+                             **ingest_result(exc.summary)}, 503, headers={"Retry-After": "5"})
     except DB_DOWN:
         raise ApiError(503, "the database became unavailable during ingest; batches written before are kept, "
                             "and retrying the same body is safe (already-stored events count as duplicates)") from None

@@ -21,7 +21,7 @@ from app.auth import AuthError, AuthMiddleware, authenticate
 from app.enrich import Enricher
 from app.gql.context import Context
 from app.gql.schema import schema
-from app.ingest import Pipeline, Summary
+from app.ingest import IngestInterrupted, Pipeline, Summary
 from app.observability import ObservabilityMiddleware, is_unavailable, metrics, record_ingest
 from app.records import Record
 from app.settings import Settings
@@ -64,7 +64,14 @@ class Services:
 
     def ingest(self, organization: str, records: list[Record]) -> Summary:
         pipeline = Pipeline(self.db, self.enricher, self.settings.batch_size, organization)
-        summary = pipeline.run(records, per_event=True)
+        summary = Summary()
+        try:
+            pipeline.run(records, summary, per_event=True)
+        except Exception as exc:  # the database failed mid-call: the caller learns exactly what was stored
+            record_ingest(summary, "api")
+            if is_unavailable(exc) or isinstance(exc, DatabaseUnavailable):
+                raise IngestInterrupted(summary) from exc
+            raise
         record_ingest(summary, "api")
         return summary
 

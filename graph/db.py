@@ -10,6 +10,8 @@ from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
 
 T = TypeVar("T")
 UNAVAILABLE = (ServiceUnavailable, SessionExpired, OSError)
+# The database refusing what a batch holds (a value it cannot store), as opposed to being away.
+RECORD_FAULTS = (neo4j.exceptions.ClientError, TypeError, ValueError, OverflowError)
 
 
 class DatabaseUnavailable(RuntimeError):

@@ -1,0 +1,186 @@
+"""Bounds on what one request or one record may cost: hostile input must cost the attacker, not the service.
+
+- `check_record`: one walk over a parsed record before it enters the pipeline. Nesting, string sizes, integers
+  Neo4j cannot store and strings that are not valid Unicode become that record's rejection (with the reason),
+  instead of an encoder or driver exception that would fail the whole call.
+- `KeyLimiter`: at most `concurrent` requests of one API key run at once; a few more wait their turn, the rest get
+  429. A heavy tenant then queues behind itself, not in front of everyone else.
+- `BodyLimit`: an ASGI wrapper that bounds a request body (Content-Length and the bytes actually received) and how
+  long the client may take between two body chunks (a slow-body client is cut off with 408).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from typing import Any, Awaitable, Callable
+
+from starlette.responses import JSONResponse
+
+MAX_NESTING = 64  # containers inside one event (the vendor's events nest 5 deep)
+MAX_STRING_CHARS = 64 * 1024  # one string value or key of an event
+MAX_EVENT_VALUES = 100_000  # scalars and containers in one event
+INT64 = (-(2**63), 2**63 - 1)
+MAX_UA_CHARS = 1024  # what the user-agent parser sees of a user-agent string (the whole string is kept)
+BODY_IDLE_SECONDS = 15.0  # longest pause between two chunks of a request body
+
+
+class RecordTooCostly(ValueError):
+    """A record beyond one of the bounds: `reason` says which, for the record's rejection."""
+
+
+def check_record(value: Any) -> None:
+    """Raise RecordTooCostly if `value` nests deeper than MAX_NESTING, holds a string over MAX_STRING_CHARS or not
+    valid Unicode (a lone UTF-16 surrogate), an integer outside 64 bits, a non-finite number, or too many values.
+    Iterative, so a hostile depth never meets Python's recursion limit."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    seen = 0
+    while stack:
+        obj, depth = stack.pop()
+        seen += 1
+        if seen > MAX_EVENT_VALUES:
+            raise RecordTooCostly(f"more than {MAX_EVENT_VALUES} values in one event")
+        if isinstance(obj, str):
+            _check_string(obj, "a string value")
+        elif isinstance(obj, bool) or obj is None:
+            continue
+        elif isinstance(obj, int):
+            if not INT64[0] <= obj <= INT64[1]:
+                raise RecordTooCostly(f"the integer {str(obj)[:40]} is outside the 64-bit range")
+        elif isinstance(obj, float):
+            if obj != obj or obj in (float("inf"), float("-inf")):
+                raise RecordTooCostly("a number is not finite")
+        elif isinstance(obj, (dict, list)):
+            if depth >= MAX_NESTING:
+                raise RecordTooCostly(f"nested deeper than {MAX_NESTING} levels")
+            if isinstance(obj, dict):
+                for k, v in obj.items():
+                    if not isinstance(k, str):
+                        raise RecordTooCostly("an object key is not a string")
+                    _check_string(k, "an object key")
+                    stack.append((v, depth + 1))
+            else:
+                stack.extend((v, depth + 1) for v in obj)
+        else:
+            raise RecordTooCostly(f"a value of type {type(obj).__name__} is not JSON")
+
+
+def _check_string(s: str, what: str) -> None:
+    if len(s) > MAX_STRING_CHARS:
+        raise RecordTooCostly(f"{what} is longer than {MAX_STRING_CHARS} characters")
+    if not s.isascii():
+        try:
+            s.encode("utf-8")
+        except UnicodeEncodeError:
+            raise RecordTooCostly(f"{what} is not valid Unicode (a lone UTF-16 surrogate)") from None
+
+
+class TooManyRequests(Exception):
+    """More requests of one key than it may run or queue."""
+
+
+class KeyLimiter:
+    """Per-key concurrency: `concurrent` at once, up to `queued` more waiting; beyond that, TooManyRequests."""
+
+    def __init__(self, concurrent: int = 4, queued: int = 16) -> None:
+        self.concurrent, self.queued = concurrent, queued
+        self._sems: dict[str, asyncio.Semaphore] = {}
+        self._waiting: dict[str, int] = defaultdict(int)
+        self._active: dict[str, int] = defaultdict(int)
+
+    async def run(self, key: str, fn: Callable[[], Awaitable[Any]]) -> Any:
+        sem = self._sems.setdefault(key, asyncio.Semaphore(self.concurrent))
+        if sem.locked() and self._waiting[key] >= self.queued:
+            raise TooManyRequests(f"more than {self.concurrent + self.queued} concurrent requests with this API "
+                                  f"key; retry later")
+        self._waiting[key] += 1
+        try:
+            await sem.acquire()
+        finally:
+            self._waiting[key] -= 1
+        self._active[key] += 1
+        try:
+            return await fn()
+        finally:
+            sem.release()
+            self._active[key] -= 1
+            if not self._active[key] and not self._waiting[key]:  # forget idle keys: memory stays bounded
+                self._sems.pop(key, None)
+                self._active.pop(key, None)
+                self._waiting.pop(key, None)
+
+
+class KeyLimitMiddleware:
+    """Runs each authenticated HTTP request under its key's `KeyLimiter` slot (after AuthMiddleware)."""
+
+    def __init__(self, app: Any, limiter: KeyLimiter | None = None) -> None:
+        self.app = app
+        self.limiter = limiter or KeyLimiter()
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        principal = scope.get("state", {}).get("principal") if scope["type"] == "http" else None
+        if principal is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            await self.limiter.run(principal.key.id, lambda: self.app(scope, receive, send))
+        except TooManyRequests as exc:
+            await JSONResponse({"message": str(exc)}, 429, headers={"Retry-After": "1"})(scope, receive, send)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Bounds the body of HTTP requests to `paths`: 413 past `limit` bytes, 408 when the client pauses longer than
+    `idle` seconds between chunks. Applied in front of the GraphQL view, which would otherwise read any body."""
+
+    def __init__(self, app: Any, limit: int, paths: tuple[str, ...] = ("/graphql",),
+                 idle: float = BODY_IDLE_SECONDS) -> None:
+        self.app, self.limit, self.paths, self.idle = app, limit, paths, idle
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"].rstrip("/") not in self.paths:
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send, 413, f"the body is larger than {self.limit} bytes")
+            return
+        received = 0
+        started = False
+
+        async def bounded() -> dict:
+            nonlocal received
+            try:
+                message = await asyncio.wait_for(receive(), self.idle)
+            except asyncio.TimeoutError:
+                raise _SlowBody() from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge()
+            return message
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, bounded, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await self._refuse(scope, receive, send, 413, f"the body is larger than {self.limit} bytes")
+        except _SlowBody:
+            if not started:
+                await self._refuse(scope, receive, send, 408, f"the body did not arrive: no data for {self.idle} s")
+
+    @staticmethod
+    async def _refuse(scope: dict, receive: Any, send: Any, status: int, message: str) -> None:
+        await JSONResponse({"message": message}, status, headers={"Connection": "close"})(scope, receive, send)
+
+
+class _SlowBody(Exception):
+    pass
