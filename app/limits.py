@@ -22,7 +22,9 @@ MAX_STRING_CHARS = 64 * 1024  # one string value or key of an event
 MAX_EVENT_VALUES = 100_000  # scalars and containers in one event
 INT64 = (-(2**63), 2**63 - 1)
 MAX_UA_CHARS = 1024  # what the user-agent parser sees of a user-agent string (the whole string is kept)
+GRAPHQL_MAX_BODY = 32 * 1024 * 1024  # a /graphql body: an ingest mutation of 10,000 events fits
 BODY_IDLE_SECONDS = 15.0  # longest pause between two chunks of a request body
+BODY_TOTAL_SECONDS = 300.0  # longest time for a whole request body (64 MB at ~220 KB/s)
 
 
 class RecordTooCostly(ValueError):
@@ -133,33 +135,41 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimit:
-    """Bounds the body of HTTP requests to `paths`: 413 past `limit` bytes, 408 when the client pauses longer than
-    `idle` seconds between chunks. Applied in front of the GraphQL view, which would otherwise read any body."""
+    """Bounds request bodies: 413 past `limit` bytes on `paths` (the GraphQL view would otherwise read any body;
+    the REST routes bound their own), and on every path 408 when the client pauses longer than `idle` seconds
+    between two chunks or takes longer than `total` seconds for the whole body (slow-body connections)."""
 
     def __init__(self, app: Any, limit: int, paths: tuple[str, ...] = ("/graphql",),
-                 idle: float = BODY_IDLE_SECONDS) -> None:
-        self.app, self.limit, self.paths, self.idle = app, limit, paths, idle
+                 idle: float = BODY_IDLE_SECONDS, total: float = BODY_TOTAL_SECONDS) -> None:
+        self.app, self.limit, self.paths, self.idle, self.total = app, limit, paths, idle, total
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"].rstrip("/") not in self.paths:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        sized = scope["path"].rstrip("/") in self.paths
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
+        if sized and declared.isdigit() and int(declared) > self.limit:
             await self._refuse(scope, receive, send, 413, f"the body is larger than {self.limit} bytes")
             return
         received = 0
         started = False
+        deadline = asyncio.get_running_loop().time() + self.total
+        body_done = False
 
         async def bounded() -> dict:
-            nonlocal received
+            nonlocal received, body_done
+            if body_done:  # after the body, receive() waits for a disconnect: no timeout applies
+                return await receive()
+            wait = min(self.idle, deadline - asyncio.get_running_loop().time())
             try:
-                message = await asyncio.wait_for(receive(), self.idle)
+                message = await asyncio.wait_for(receive(), max(wait, 0.001))
             except asyncio.TimeoutError:
                 raise _SlowBody() from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                body_done = not message.get("more_body", False)
+                if sized and received > self.limit:
                     raise BodyTooLarge()
             return message
 
@@ -175,7 +185,8 @@ class BodyLimit:
                 await self._refuse(scope, receive, send, 413, f"the body is larger than {self.limit} bytes")
         except _SlowBody:
             if not started:
-                await self._refuse(scope, receive, send, 408, f"the body did not arrive: no data for {self.idle} s")
+                await self._refuse(scope, receive, send, 408, "the body did not arrive in time (more than "
+                                   f"{self.idle:g} s without data, or {self.total:g} s in all)")
 
     @staticmethod
     async def _refuse(scope: dict, receive: Any, send: Any, status: int, message: str) -> None:

@@ -36,7 +36,7 @@ from app.ingest import IngestInterrupted, Summary
 from app.jsonutil import JSONDecodeError, dumpb, loads
 from app.records import Record, read_records
 from app.rest_query import BadRequest, EventQuery, parse_distinct, parse_event_query, parse_interval, project
-from graph.db import Database, DatabaseUnavailable
+from graph.db import Database, DatabaseUnavailable, QueryTimeout
 from graph.search import (MAX_BUCKETS, UNIT_MS, bucket_origin, count_events, distinct_values, find_event_keys,
                           histogram, load_raw, time_bounds)
 
@@ -84,6 +84,8 @@ def api(methods: Sequence[str] = ("POST",)) -> Callable[[Handler], Handler]:
                 return _error(400, exc.message)
             except (ApiError, AuthError) as exc:
                 return _error(exc.status, exc.message)
+            except QueryTimeout as exc:
+                return _error(400, str(exc))
             except DB_DOWN as exc:
                 log.warning("database unavailable for %s: %s", request.url.path, exc)
                 return _error(503, "the database is unavailable; retry with backoff", {"Retry-After": "5"})
@@ -118,7 +120,7 @@ async def json_body(request: Request) -> Any:
     if not data.strip():
         raise BadRequest("body: a JSON object is required")
     try:
-        return loads(data)
+        return await run_in_threadpool(loads, data) if len(data) > 64 * 1024 else loads(data)  # big: off the loop
     except JSONDecodeError as exc:
         raise BadRequest(f"body: not valid JSON ({exc})") from None
 
@@ -146,7 +148,7 @@ async def _db(request: Request) -> Database:
 @api()
 async def events(request: Request) -> Response:
     """One page of events in their original shape, with the paging headers every client loop relies on."""
-    query = parse_event_query(await json_body(request))
+    query = await run_in_threadpool(parse_event_query, await json_body(request))
     db, org = await _db(request), _principal(request).organization
     # Skip beyond any real result is an empty page either way; capped so Neo4j's SKIP + LIMIT stays in 64 bits.
     skip = min(query.skip, MAX_SKIP) if query.search_after is None else 0
@@ -200,7 +202,7 @@ def _page_body(db: Database, org: str, ids: list[str], first: bytes,
 
 @api()
 async def events_count(request: Request) -> Response:
-    query = parse_event_query(await json_body(request))
+    query = await run_in_threadpool(parse_event_query, await json_body(request))
     db, org = await _db(request), _principal(request).organization
     return JSONResponse({"count": await run_in_threadpool(count_events, db, org, query.filter)})
 
@@ -208,7 +210,7 @@ async def events_count(request: Request) -> Response:
 @api()
 async def events_distinct(request: Request) -> Response:
     """Terms-aggregation shape; `limit` caps the buckets and the rest is summed in sum_other_doc_count."""
-    query, field = parse_distinct(await json_body(request))
+    query, field = await run_in_threadpool(parse_distinct, await json_body(request))
     db, org = await _db(request), _principal(request).organization
     buckets, other = await run_in_threadpool(distinct_values, db, org, query.filter, field, query.limit)
     return JSONResponse({
@@ -222,7 +224,7 @@ async def events_distinct(request: Request) -> Response:
 async def events_interval(request: Request) -> Response:
     """Date-histogram shape: buckets aligned to local midnight of the requested offset (weeks start Monday), empty
     buckets between the first and the last included, as the vendor's backend does."""
-    query, unit, value, tz = parse_interval(await json_body(request))
+    query, unit, value, tz = await run_in_threadpool(parse_interval, await json_body(request))
     db, org = await _db(request), _principal(request).organization
     width = value * UNIT_MS[unit]
     offset_ms = int(tz.utcoffset(None).total_seconds() * 1000)  # type: ignore[union-attr]

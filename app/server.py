@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from datetime import timedelta
 from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
@@ -20,8 +21,11 @@ from strawberry.exceptions import ConnectionRejectionError
 from app.auth import AuthError, AuthMiddleware, authenticate
 from app.enrich import Enricher
 from app.gql.context import Context
+from app.gql.websocket import (INIT_SECONDS, MAX_SUBSCRIPTIONS_PER_CONNECTION, InitTimeoutGraphQLWSHandler,
+                               ws_secret)
 from app.gql.schema import schema
 from app.ingest import IngestInterrupted, Pipeline, Summary
+from app.limits import GRAPHQL_MAX_BODY, BodyLimit, KeyLimitMiddleware
 from app.observability import ObservabilityMiddleware, is_unavailable, metrics, record_ingest
 from app.records import Record
 from app.settings import Settings
@@ -48,7 +52,7 @@ class Services:
         with self._lock:
             if self._db is None:
                 self._db = Database(self.settings.bolt_uri, self.settings.auth, self.settings.neo4j_database,
-                                    self.settings.neo4j_retry_seconds)
+                                    self.settings.neo4j_retry_seconds, self.settings.query_timeout_seconds)
             if not self._schema_ready:
                 self._db.verify()
                 ensure_schema(self._db)
@@ -97,8 +101,11 @@ class _RequestContext(Context):
 
 
 class GraphQLView(GraphQL):
+    graphql_ws_handler_class = InitTimeoutGraphQLWSHandler  # legacy graphql-ws: connection_init within a bound
+
     def __init__(self, services: Services, **kwargs: Any) -> None:
-        super().__init__(schema, **kwargs)
+        super().__init__(schema, connection_init_wait_timeout=timedelta(seconds=INIT_SECONDS),
+                         max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION, **kwargs)
         self.services = services
 
     def decode_json(self, data: str | bytes) -> object:
@@ -131,8 +138,8 @@ class GraphQLView(GraphQL):
         """Browsers cannot set headers on a WebSocket: the key may come in the connection_init payload."""
         if context.principal is not None:
             return None
-        params = context.connection_params or {}
-        secret = params.get("x-api-key") or params.get("authorization", "").removeprefix("Bearer ").strip()
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        secret = ws_secret(params)  # any non-string value is simply no key: a 4403 like a bad one
         org = params.get("x-org-id")
         try:
             from starlette.concurrency import run_in_threadpool
@@ -189,7 +196,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app = Starlette(
         routes=routes,
         middleware=[Middleware(ObservabilityMiddleware, probe=services.ready),  # outermost: ids, logs, errors
-                    Middleware(AuthMiddleware, get_db=lambda: services.db)],
+                    Middleware(BodyLimit, limit=min(settings.max_body_bytes, GRAPHQL_MAX_BODY)),
+                    Middleware(AuthMiddleware, get_db=lambda: services.db),
+                    Middleware(KeyLimitMiddleware)],  # per-key concurrency (app/limits.py)
         lifespan=_lifespan(services),
     )
     app.state.services = services

@@ -23,9 +23,10 @@ from app.gql.filters import EventFilter, FilterError, optional_ms, to_filter_tre
 from graph import traversals
 from app.gql.types import (Entity, Event, EventConnection, Order, events_connection, parse_global_id)
 from app.filters import MATCH_ALL
-from app.live import follow
+from app.gql.poller import HUB, SubscriptionEnded
 from app.ingest import IngestInterrupted
 from app.records import Record
+from graph.db import QueryTimeout
 from graph.entities import find_entity, load_ip
 from graph.search import (MAX_BUCKETS, UNIT_MS, bucket_origin, count_events, distinct_values,
                           find_events, histogram, time_bounds)
@@ -267,8 +268,11 @@ class Subscription:
                           filter: Optional[EventFilter] = None) -> AsyncGenerator[Event, None]:
         ctx = info.context
         where = to_filter_tree(filter)
-        async for ev in follow(ctx.db, ctx.org, where):
-            yield Event.of(ev)
+        try:
+            async for ev in HUB.subscribe(ctx.db, ctx.org, ctx.principal.key.id, where):  # type: ignore[union-attr]
+                yield Event.of(ev)
+        except SubscriptionEnded as exc:  # revoked key, too many subscriptions, fell behind: said to the client
+            raise FilterError(str(exc)) from None
 
 
 def _visible(error: GraphQLError) -> bool:
@@ -277,7 +281,7 @@ def _visible(error: GraphQLError) -> bool:
     original = error.original_error
     if error.path is None and error.message.startswith("Variable '$"):
         return True  # graphql-core's coercion of a variable: the client's value, named in the message
-    return original is None or isinstance(original, (FilterError, Forbidden, IngestStopped))
+    return original is None or isinstance(original, (FilterError, Forbidden, IngestStopped, QueryTimeout))
 
 
 class _Schema(strawberry.Schema):
