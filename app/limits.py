@@ -140,8 +140,10 @@ class BodyLimit:
     between two chunks or takes longer than `total` seconds for the whole body (slow-body connections)."""
 
     def __init__(self, app: Any, limit: int, paths: tuple[str, ...] = ("/graphql",),
-                 idle: float = BODY_IDLE_SECONDS, total: float = BODY_TOTAL_SECONDS) -> None:
-        self.app, self.limit, self.paths, self.idle, self.total = app, limit, paths, idle, total
+                 idle: float | None = None, total: float | None = None) -> None:
+        self.app, self.limit, self.paths = app, limit, paths
+        self.idle = BODY_IDLE_SECONDS if idle is None else idle
+        self.total = BODY_TOTAL_SECONDS if total is None else total
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":

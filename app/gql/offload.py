@@ -27,8 +27,8 @@ class OffLoopValidation(SchemaExtension):
         if ctx.graphql_document is None and isinstance(ctx.query, str):
             if len(ctx.query) > MAX_QUERY_CHARS:
                 raise GraphQLError(f"the query is longer than {MAX_QUERY_CHARS} characters")
-            check_variables(ctx.variables)
             ctx.graphql_document = await run_in_threadpool(parse, ctx.query, max_tokens=MAX_TOKENS)
+            check_variables(ctx.graphql_document, ctx.variables)
         yield
 
     async def on_validate(self) -> AsyncIterator[None]:  # type: ignore[override]
@@ -63,11 +63,22 @@ def decode_body(data: str | bytes) -> object:
             raise json.JSONDecodeError("nested too deeply", "", 0) from None
 
 
-def check_variables(variables: Any) -> None:
-    """Refuse, naming it, a variable nested deeper than MAX_VARIABLE_NESTING (graphql-core coerces recursively)."""
+def check_variables(document: Any, variables: Any) -> None:
+    """Refuse, naming it, a variable nested deeper than MAX_VARIABLE_NESTING: graphql-core coerces input objects
+    recursively. JSON-typed variables are exempt (taken as they are; the ingest mutation bounds each event)."""
     if not isinstance(variables, dict):
         return
+    json_typed = set()
+    for definition in getattr(document, "definitions", ()):
+        for var in getattr(definition, "variable_definitions", None) or ():
+            named = var.type
+            while hasattr(named, "type"):
+                named = named.type
+            if named.name.value == "JSON":
+                json_typed.add(var.variable.name.value)
     for name, value in variables.items():
+        if name in json_typed:
+            continue
         stack = [(value, 0)]
         while stack:
             obj, depth = stack.pop()
