@@ -130,8 +130,9 @@ class KeyLimitMiddleware:
             await JSONResponse({"message": str(exc)}, 429, headers={"Retry-After": "1"})(scope, receive, send)
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(BaseException):
+    """Raised from `receive` inside the app; a BaseException so no handler's `except Exception` turns it into a
+    500 before BodyLimit answers 413."""
 
 
 class BodyLimit:
@@ -195,5 +196,5 @@ class BodyLimit:
         await JSONResponse({"message": message}, status, headers={"Connection": "close"})(scope, receive, send)
 
 
-class _SlowBody(Exception):
-    pass
+class _SlowBody(BaseException):
+    """As BodyTooLarge, for the 408."""
