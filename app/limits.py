@@ -84,7 +84,7 @@ class TooManyRequests(Exception):
 class KeyLimiter:
     """Per-key concurrency: `concurrent` at once, up to `queued` more waiting; beyond that, TooManyRequests."""
 
-    def __init__(self, concurrent: int = 4, queued: int = 16) -> None:
+    def __init__(self, concurrent: int = 8, queued: int = 32) -> None:
         self.concurrent, self.queued = concurrent, queued
         self._sems: dict[str, asyncio.Semaphore] = {}
         self._waiting: dict[str, int] = defaultdict(int)
