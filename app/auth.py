@@ -59,6 +59,13 @@ def authenticate(db: Database, secret: str | None, org_ids: list[str]) -> Princi
     return Principal(key, orgs[0])
 
 
+def _has_query(scope: dict) -> bool:
+    """A GET /graphql that carries an operation (`?query=`) is an API request like a POST: it needs a key."""
+    from urllib.parse import parse_qs
+
+    return "query" in parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+
+
 ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
 
 
@@ -75,7 +82,8 @@ class AuthMiddleware:
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"].rstrip("/") in PUBLIC or \
-                scope["path"] == "/graphql" and scope["type"] == "http" and scope["method"] == "GET":
+                scope["path"] == "/graphql" and scope["type"] == "http" and scope["method"] == "GET" and \
+                not _has_query(scope):
             await self.app(scope, receive, send)  # GraphiQL's page itself is public; its requests are not
             return
         headers = Headers(scope=scope)

@@ -15,10 +15,11 @@ def managed(settings: Settings) -> ManagedNeo4j:
     return ManagedNeo4j(settings.home, settings.neo4j_port, settings.neo4j_heap, settings.neo4j_pagecache)
 
 
-def connect(settings: Settings) -> Database:
+def connect(settings: Settings, query_timeout: float | None = None) -> Database:
     """A driver for the configured Neo4j, not yet verified (a service starts, and says it is not ready, while Neo4j
-    is away)."""
-    return Database(settings.bolt_uri, settings.auth, settings.neo4j_database, settings.neo4j_retry_seconds)
+    is away). `query_timeout`: the budget of one read (the service's; the CLI and maintenance have none)."""
+    return Database(settings.bolt_uri, settings.auth, settings.neo4j_database, settings.neo4j_retry_seconds,
+                    query_timeout)
 
 
 def prepare(db: Database) -> None:

@@ -263,8 +263,10 @@ def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool, al
                    err=True)
     configure_logging(settings.log_level)
     logging.getLogger("neo4j").setLevel(logging.WARNING)  # in the service log, the driver's retries are worth seeing
+    from app.timeouts import uvicorn_options
+
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False,
-                timeout_graceful_shutdown=shutdown_timeout, lifespan="on", server_header=False)
+                timeout_graceful_shutdown=shutdown_timeout, lifespan="on", server_header=False, **uvicorn_options())
 
 
 # --- keys ------------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from datetime import timedelta
 from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
@@ -24,7 +25,10 @@ from app.ingest.enrich import Enricher
 from app.gql.context import Context
 from app.gql.entity_types import wrap
 from app.gql.schema import schema
-from app.ingest import Summary
+from app.gql.websocket import (INIT_SECONDS, MAX_SUBSCRIPTIONS_PER_CONNECTION, InitTimeoutGraphQLWSHandler,
+                               ws_secret)
+from app.http_limits import GRAPHQL_MAX_BODY, BodyLimit, KeyLimitMiddleware
+from app.ingest import IngestInterrupted, Summary
 from app.observability import ObservabilityMiddleware, is_unavailable, metrics, record_ingest
 from app.ingest.records import Record
 from app.rest.endpoints import routes as rest_routes
@@ -50,7 +54,7 @@ class Services:
     def db(self) -> Database:
         with self._lock:
             if self._db is None:
-                self._db = bootstrap.connect(self.settings)
+                self._db = bootstrap.connect(self.settings, self.settings.query_timeout_seconds)
             if not self._schema_ready:
                 bootstrap.prepare(self._db)
                 self._schema_ready = True
@@ -65,7 +69,14 @@ class Services:
 
     def ingest(self, organization: str, records: list[Record]) -> Summary:
         pipeline = bootstrap.make_pipeline(self.settings, self.db, organization, self.enricher)
-        summary = pipeline.run(records, per_event=True)
+        summary = Summary()
+        try:
+            pipeline.run(records, summary, per_event=True)
+        except Exception as exc:  # the database failed mid-call: the caller learns exactly what was stored
+            record_ingest(summary, "api")
+            if is_unavailable(exc) or isinstance(exc, DatabaseUnavailable):
+                raise IngestInterrupted(summary) from exc
+            raise
         record_ingest(summary, "api")
         return summary
 
@@ -91,9 +102,20 @@ class _RequestContext(Context):
 
 
 class GraphQLView(GraphQL):
+    graphql_ws_handler_class = InitTimeoutGraphQLWSHandler  # legacy graphql-ws: connection_init within a bound
+
     def __init__(self, services: Services, **kwargs: Any) -> None:
-        super().__init__(schema, **kwargs)
+        super().__init__(schema, connection_init_wait_timeout=timedelta(seconds=INIT_SECONDS),
+                         max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION, **kwargs)
         self.services = services
+
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson (fast, and its nesting limit refuses a 5,000-deep body as bad JSON, a 400, where the stdlib
+        raises RecursionError, a 500); the stdlib only for what orjson refuses but JSON allows (a lone surrogate
+        escape, which the ingest mutation then rejects for its one event)."""
+        from app.gql.offload import decode_body
+
+        return decode_body(data)
 
     @property
     def graphql_ide_html(self) -> str:
@@ -117,8 +139,8 @@ class GraphQLView(GraphQL):
         """Browsers cannot set headers on a WebSocket: the key may come in the connection_init payload."""
         if context.principal is not None:
             return None
-        params = context.connection_params or {}
-        secret = params.get("x-api-key") or params.get("authorization", "").removeprefix("Bearer ").strip()
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        secret = ws_secret(params)  # any non-string value is simply no key: a 4403 like a bad one
         org = params.get("x-org-id")
         try:
             from starlette.concurrency import run_in_threadpool
@@ -171,7 +193,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app = Starlette(
         routes=routes,
         middleware=[Middleware(ObservabilityMiddleware, probe=services.ready),  # outermost: ids, logs, errors
-                    Middleware(AuthMiddleware, get_db=lambda: services.db)],
+                    Middleware(BodyLimit, limit=min(settings.max_body_bytes, GRAPHQL_MAX_BODY)),
+                    Middleware(AuthMiddleware, get_db=lambda: services.db),
+                    Middleware(KeyLimitMiddleware)],  # per-key concurrency (app/http_limits.py)
         lifespan=_lifespan(services),
         exception_handlers=EXCEPTION_HANDLERS,
     )

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     log_level: str = Field("info", description="log level")
     retention: str | None = Field(None, description="retention: raw events older than this (e.g. 90d, 12w) are "
                                    "deleted by `insightgraph retention`; unset: keep forever")
+    query_timeout_seconds: float = Field(10.0, description="serve: the time budget of one database read; Neo4j "
+                                         "stops a read running longer and the request gets an error saying so")
     neo4j_retry_seconds: float = Field(30.0, description="how long a transaction is retried on transient "
                                        "errors or while Neo4j is unreachable before the request fails")
 

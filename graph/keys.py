@@ -80,3 +80,9 @@ def revoke_key(db: Database, key_id: str) -> bool:
     rows = db.write("MATCH (k:ApiKey {id: $id}) WHERE k.revoked IS NULL SET k.revoked = $now RETURN k.id AS id",
                     id=key_id, now=int(time.time() * 1000))
     return bool(rows)
+
+
+def live_keys(db: Database, key_ids: list[str]) -> set[str]:
+    """Those of `key_ids` that exist and are not revoked (open subscriptions re-check their key with this)."""
+    rows = db.read("MATCH (k:ApiKey) WHERE k.id IN $ids AND k.revoked IS NULL RETURN k.id AS id", ids=key_ids)
+    return {r["id"] for r in rows}

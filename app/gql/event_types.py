@@ -51,7 +51,7 @@ def encode_cursor(ts: int, eid: str) -> str:
 def decode_cursor(cursor: str, loc: str = "after") -> tuple[int, str]:
     try:
         ts, eid = loads(base64.urlsafe_b64decode(cursor.encode()))
-        if isinstance(ts, int) and not isinstance(ts, bool) and isinstance(eid, str):
+        if isinstance(ts, int) and not isinstance(ts, bool) and -(2**63) <= ts < 2**63 and isinstance(eid, str):
             return ts, eid
     except (binascii.Error, ValueError, TypeError):
         pass

@@ -8,7 +8,7 @@ from typing import Annotated, Any, AsyncGenerator, Optional
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter
 from strawberry.scalars import JSON
 from strawberry.utils.logging import StrawberryLogger
 from strawberry.types import Info
@@ -27,7 +27,9 @@ from app.model.times import (MAX_INTERVAL_VALUE, UNIT_MS, bucket_origin, ms_to_d
 import graph
 from app.gql.event_types import Event, EventConnection, Order, events_connection, parse_global_id
 from app.model.filters import MATCH_ALL
-from app.gql.live import follow
+from app.gql.poller import HUB, SubscriptionEnded
+from app.gql.offload import OffLoopValidation
+from app.ingest import IngestInterrupted
 from app.ingest.records import Record
 from graph.search import (count_events, distinct_values, event_histogram,
                           find_events)
@@ -221,13 +223,38 @@ class Mutation:
         if len(events) > MAX_INGEST:
             raise FilterError(f"events: at most {MAX_INGEST} per call")
         records = [Record(f"index {i}", ev) for i, ev in enumerate(events)]
-        summary = await ctx.run(ctx.services.ingest, ctx.org, records)
+        try:
+            summary = await ctx.run(ctx.services.ingest, ctx.org, records)
+        except IngestInterrupted as exc:  # say exactly what was stored; the rest was not
+            stored = exc.summary
+            if getattr(ctx, "request_state", None) is not None:
+                ctx.request_state.pop("neo4j_unavailable", None)  # answered here, with the counts, not as a bare 503
+            done = sorted(int(where.split()[-1]) for where, _, _ in stored.results or [])
+            raise IngestStopped(
+                f"the database failed during ingest: {stored.accepted} accepted, {stored.duplicates} duplicates and "
+                f"{len(stored.rejected)} rejected before it (indexes {_ranges(done) or 'none'}); the other events "
+                f"were not stored: retry the same call (stored events count as duplicates)") from None
         reasons = {r.where: r.reason for r in summary.rejected}
         items = [IngestItem(index=int(where.split()[-1]), id=eid or None, status=status, reason=reasons.get(where))
                  for where, eid, status in summary.results or []]
         items.sort(key=lambda item: item.index)
         return IngestResult(accepted=summary.accepted, duplicates=summary.duplicates,
                             rejected=len(summary.rejected), results=items)
+
+
+class IngestStopped(Exception):
+    """The ingest mutation cut short by the database: the message says what was stored."""
+
+
+def _ranges(indexes: list[int]) -> str:
+    """[0, 1, 2, 5] -> "0-2, 5"."""
+    out: list[str] = []
+    for i in indexes:
+        if out and out[-1].split("-")[-1] == str(i - 1):
+            out[-1] = f"{out[-1].split('-')[0]}-{i}"
+        else:
+            out.append(str(i))
+    return ", ".join(out)
 
 
 @strawberry.type
@@ -237,17 +264,43 @@ class Subscription:
                           filter: Optional[EventFilter] = None) -> AsyncGenerator[Event, None]:
         ctx = info.context
         where = to_filter_tree(filter)
-        async for ev in follow(ctx.db, ctx.org, where):
-            yield Event.of(ev)
+        try:
+            async for ev in HUB.subscribe(ctx.db, ctx.org, ctx.principal.key.id, where):  # type: ignore[union-attr]
+                yield Event.of(ev)
+        except SubscriptionEnded as exc:  # revoked key, too many subscriptions, fell behind: said to the client
+            raise FilterError(str(exc)) from None
 
 
 def _visible(error: GraphQLError) -> bool:
-    """Errors the caller caused (bad filter, scope, validation) are shown; anything else is masked."""
+    """Errors the caller caused (bad filter, scope, validation, a variable that does not coerce) are shown;
+    anything else is masked."""
     original = error.original_error
-    return original is None or isinstance(original, (InputError, Forbidden))
+    if error.path is None and error.message.startswith("Variable '$"):
+        return True  # graphql-core's coercion of a variable: the client's value, named in the message
+    return original is None or isinstance(original, (InputError, Forbidden, IngestStopped))
 
 
 class _Schema(strawberry.Schema):
+    async def execute(self, query: Any, variable_values: Any = None, context_value: Any = None,  # type: ignore[override]
+                      root_value: Any = None, operation_name: Any = None, allowed_operation_types: Any = None,
+                      operation_extensions: Any = None) -> Any:
+        """`execute` answers queries and mutations; a subscription sent over HTTP is the client's error (it needs
+        a WebSocket), not a field resolved to null."""
+        from strawberry.schema.exceptions import InvalidOperationTypeError
+        from strawberry.types import ExecutionResult
+        from strawberry.types.graphql import OperationType
+
+        allowed = set(allowed_operation_types or (OperationType.QUERY, OperationType.MUTATION)) - \
+            {OperationType.SUBSCRIPTION}
+        try:
+            return await super().execute(query, variable_values, context_value, root_value, operation_name,
+                                         allowed, operation_extensions)
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type != OperationType.SUBSCRIPTION:
+                raise
+            return ExecutionResult(data=None, errors=[GraphQLError(
+                "subscriptions need a WebSocket at /graphql (graphql-transport-ws or graphql-ws), not HTTP")])
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Log what went wrong inside (masked to the caller), not every bad query a client sends."""
         for error in errors:
@@ -262,8 +315,7 @@ schema = _Schema(
     types=[User, Admin, Group, System, Application],
     extensions=[
         lambda: AddValidationRules([IntrospectionLimit]),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        OffLoopValidation,  # depth, aliases and cost (app.gql.cost) in one linear pass, parsed off the loop
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: MaskErrors(should_mask_error=lambda e: not _visible(e),
                            error_message=INTERNAL_MESSAGE),

@@ -20,6 +20,8 @@ import geoip2.models
 import maxminddb
 import user_agents
 
+from app.model.bounds import MAX_UA_CHARS
+
 log = logging.getLogger("insightgraph.enrich")
 
 # Bounded because client IPs / UA strings are attacker-influenced: an unbounded
@@ -42,7 +44,7 @@ def parse_user_agent(raw: str) -> dict[str, str]:
     ``raw`` keeps the original string so the conversion is lossless (the parser
     drops e.g. build numbers and OS patch levels). Callers must copy the result.
     """
-    ua = user_agents.parse(raw)
+    ua = user_agents.parse(raw[:MAX_UA_CHARS])  # the parser's regexes cost more than linear time on long input
     b_major, b_minor, b_patch = _version_parts(ua.browser.version_string)
     o_major, o_minor, _ = _version_parts(ua.os.version_string)
     return {

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from app.ingest.enrich import Enricher
+from app.ingest.records import Record
 from app.model.errors import EventError
 from app.model.events import Event, parse_event
-from app.ingest.records import Record
-from graph.db import Database
+from app.model.bounds import RecordTooCostly, check_record
+from graph.db import RECORD_FAULTS, Database
 from graph.write import write_batch
 
 
@@ -34,6 +35,15 @@ class Summary:
     @property
     def total(self) -> int:
         return self.accepted + self.duplicates + len(self.rejected)
+
+
+class IngestInterrupted(Exception):
+    """The database failed mid-call: `summary` is exactly what was stored (and rejected) before; every record it
+    does not list was not stored. The cause is chained."""
+
+    def __init__(self, summary: Summary) -> None:
+        super().__init__(f"ingest stopped after {summary.accepted + summary.duplicates} stored events")
+        self.summary = summary
 
 
 class Pipeline:
@@ -60,19 +70,24 @@ class Pipeline:
             summary.results = []
         batch: list[tuple[str, Event]] = []
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
-            pending: tuple[Future[set[tuple[str, str]]], list[tuple[str, Event]]] | None = None
+            pending: tuple[Future[Any], list[tuple[str, Event]]] | None = None
             for rec in records:
                 if rec.error is not None:
                     self._reject(summary, rec.where, rec.error, None)
                 else:
                     try:
+                        check_record(rec.value)
                         ev = parse_event(rec.value, self.organization)
                         self.enricher.enrich(ev.raw)
                         ev.node_properties()
                         batch.append((rec.where, ev))
-                    except EventError as exc:
+                    except (EventError, RecordTooCostly, ValueError, TypeError, OverflowError, RecursionError) as exc:
+                        # any failure of one record is that record's rejection, never the whole call's
                         eid = rec.value.get("id") if isinstance(rec.value, dict) else None
-                        self._reject(summary, rec.where, str(exc), eid if isinstance(eid, str) else None)
+                        reason = str(exc) if isinstance(exc, (EventError, RecordTooCostly)) else \
+                            f"cannot be stored ({type(exc).__name__}: {str(exc)[:200]})"
+                        self._reject(summary, rec.where, reason, eid if isinstance(eid, str) and len(eid) <= 256
+                                     else None)
                 if len(batch) >= self.batch_size:
                     self._settle(pending, summary, progress)  # at most one batch in flight
                     pending = (writer.submit(self._write, batch), batch)
@@ -87,25 +102,40 @@ class Pipeline:
         if summary.results is not None:
             summary.results.append((where, eid or "", "rejected"))
 
-    def _write(self, batch: list[tuple[str, Event]]) -> set[tuple[str, str]]:
+    def _write(self, batch: list[tuple[str, Event]]) -> tuple[set[tuple[str, str]], dict[tuple[str, str], str]]:
+        """(keys newly stored, keys refused by the database with why). A batch the database refuses for what is in
+        it (not for being away) is written event by event, so only the offending events are rejected."""
         unique: dict[tuple[str, str], Event] = {}
         for _, ev in batch:
             unique.setdefault((ev.organization, ev.id), ev)
-        written = write_batch(self.db, list(unique.values()))
+        failed: dict[tuple[str, str], str] = {}
+        try:
+            written = write_batch(self.db, list(unique.values()))
+        except RECORD_FAULTS:
+            written = set()
+            for key, ev in unique.items():
+                try:
+                    written |= write_batch(self.db, [ev])
+                except RECORD_FAULTS as exc:
+                    failed[key] = f"cannot be stored ({type(exc).__name__}: {str(exc)[:200]})"
         if self.on_written:
             self.on_written([ev for key, ev in unique.items() if key in written])
-        return written
+        return written, failed
 
-    def _settle(self, pending: tuple[Future[set[tuple[str, str]]], list[tuple[str, Event]]] | None,
+    def _settle(self, pending: tuple[Future[tuple[set[tuple[str, str]], dict[tuple[str, str], str]]],
+                                     list[tuple[str, Event]]] | None,
                 summary: Summary, progress: Callable[[int], None] | None) -> None:
         """Wait for a batch's transaction and count it (its failure propagates: nothing of it was committed)."""
         if pending is None:
             return
         future, batch = pending
-        written = future.result()
+        written, failed = future.result()
         seen: set[tuple[str, str]] = set()
         for where, ev in batch:
             key = (ev.organization, ev.id)
+            if key in failed:
+                self._reject(summary, where, failed[key], ev.id)
+                continue
             status = "accepted" if key in written and key not in seen else "duplicate"
             seen.add(key)
             if status == "accepted":

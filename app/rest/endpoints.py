@@ -29,7 +29,7 @@ from starlette.routing import Route
 from app.rest import openapi
 from app.auth import Principal
 from app.http_errors import HTTPError
-from app.ingest import Summary
+from app.ingest import IngestInterrupted, Summary
 from app.model.jsonutil import JSONDecodeError, dumpb, loads
 from app.ingest.records import Record, read_records
 from app.rest.query import BadRequest, EventQuery, parse_distinct, parse_event_query, parse_interval, project
@@ -89,7 +89,7 @@ async def json_body(request: Request) -> Any:
     if not data.strip():
         raise BadRequest("body: a JSON object is required")
     try:
-        return loads(data)
+        return await run_in_threadpool(loads, data) if len(data) > 64 * 1024 else loads(data)  # big: off the loop
     except JSONDecodeError as exc:
         raise BadRequest(f"body: not valid JSON ({exc})") from None
 
@@ -117,7 +117,7 @@ async def _db(request: Request) -> Database:
 @api()
 async def events(request: Request) -> Response:
     """One page of events in their original shape, with the paging headers every client loop relies on."""
-    query = parse_event_query(await json_body(request))
+    query = await run_in_threadpool(parse_event_query, await json_body(request))
     db, org = await _db(request), _principal(request).organization
     # Skip beyond any real result is an empty page either way; capped so Neo4j's SKIP + LIMIT stays in 64 bits.
     skip = min(query.skip, MAX_SKIP) if query.search_after is None else 0
@@ -171,7 +171,7 @@ def _page_body(db: Database, org: str, ids: list[str], first: bytes,
 
 @api()
 async def events_count(request: Request) -> Response:
-    query = parse_event_query(await json_body(request))
+    query = await run_in_threadpool(parse_event_query, await json_body(request))
     db, org = await _db(request), _principal(request).organization
     return JSONResponse({"count": await run_in_threadpool(count_events, db, org, query.filter)})
 
@@ -179,7 +179,7 @@ async def events_count(request: Request) -> Response:
 @api()
 async def events_distinct(request: Request) -> Response:
     """Terms-aggregation shape; `limit` caps the buckets and the rest is summed in sum_other_doc_count."""
-    query, field = parse_distinct(await json_body(request))
+    query, field = await run_in_threadpool(parse_distinct, await json_body(request))
     db, org = await _db(request), _principal(request).organization
     buckets, other = await run_in_threadpool(distinct_values, db, org, query.filter, field, query.limit)
     return JSONResponse({
@@ -193,7 +193,7 @@ async def events_distinct(request: Request) -> Response:
 async def events_interval(request: Request) -> Response:
     """Date-histogram shape: buckets aligned to local midnight of the requested offset (weeks start Monday), empty
     buckets between the first and the last included, as the vendor's backend does."""
-    query, unit, value, tz = parse_interval(await json_body(request))
+    query, unit, value, tz = await run_in_threadpool(parse_interval, await json_body(request))
     db, org = await _db(request), _principal(request).organization
     try:
         rows = await run_in_threadpool(event_histogram, db, org, query.filter, value * UNIT_MS[unit],
@@ -223,6 +223,11 @@ async def ingest(request: Request) -> Response:
     records = body_records(data, request.headers.get("content-type", ""))
     try:
         summary: Summary = await run_in_threadpool(services.ingest, principal.organization, records)
+    except IngestInterrupted as exc:  # what was stored before the failure, record by record; the rest was not
+        return JSONResponse({"message": "the database failed during ingest; `results` lists exactly the records "
+                                        "stored (or rejected) before it, the others were not stored; retrying the "
+                                        "same body is safe (already-stored events count as duplicates)",
+                             **ingest_result(exc.summary)}, 503, headers={"Retry-After": "5"})
     except UNAVAILABLE:
         raise HTTPError(503, "the database became unavailable during ingest; batches written before are kept, "
                             "and retrying the same body is safe (already-stored events count as duplicates)") from None

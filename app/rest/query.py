@@ -356,12 +356,17 @@ def _search_after(value: Any) -> tuple[int, str] | None:
     return ms, eid
 
 
+MAX_FIELDS = 1000  # a projection lists a few dozen paths; a million would cost seconds of checking
+
+
 def _fields(value: Any) -> tuple[str, ...] | None:
     """Known paths in the registry's spelling (so they match the raw event's keys); unknown ones are dropped."""
     if value is None:
         return None
     if not isinstance(value, list) or not value:
         raise BadRequest("fields: must be a non-empty list of dot paths, e.g. [\"timestamp\", \"event_type\"]")
+    if len(value) > MAX_FIELDS:
+        raise BadRequest(f"fields: at most {MAX_FIELDS} entries")
     known: list[str] = []
     for path in value:
         if isinstance(path, str) and is_projectable(path.strip()):

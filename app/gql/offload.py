@@ -1,0 +1,88 @@
+"""Parsing and validation of a GraphQL document off the event loop, after a size check.
+
+Strawberry parses and validates inside the async `execute`, on the event loop: a 40 MB comment-only query or an
+expensive document then stalls every request, health checks included. This extension does both in a worker thread
+and hands strawberry the results (it skips its own parse when a document is set, and its own validation when
+errors — even none — are recorded), adding the request-bound cost rule (`app.gql.cost`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator
+
+from graphql import GraphQLError, parse
+from starlette.concurrency import run_in_threadpool
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
+
+from app.gql.cost import cost_rule
+
+MAX_QUERY_CHARS = 100_000  # a query document (variables are bounded by the body size)
+MAX_TOKENS = 5000
+
+
+class OffLoopValidation(SchemaExtension):
+    async def on_parse(self) -> AsyncIterator[None]:  # type: ignore[override]
+        ctx = self.execution_context
+        if ctx.graphql_document is None and isinstance(ctx.query, str):
+            if len(ctx.query) > MAX_QUERY_CHARS:
+                raise GraphQLError(f"the query is longer than {MAX_QUERY_CHARS} characters")
+            ctx.graphql_document = await run_in_threadpool(parse, ctx.query, max_tokens=MAX_TOKENS)
+            check_variables(ctx.graphql_document, ctx.variables)
+        yield
+
+    async def on_validate(self) -> AsyncIterator[None]:  # type: ignore[override]
+        ctx = self.execution_context
+        if ctx.graphql_document is not None and ctx.pre_execution_errors is None:
+            rules: tuple[Any, ...] = (*ctx.validation_rules, cost_rule(_variables(ctx.variables)))
+            ctx.pre_execution_errors = await run_in_threadpool(validate_document, ctx.schema._schema,
+                                                               ctx.graphql_document, rules)
+        yield
+
+
+def _variables(variables: Any) -> dict[str, Any]:
+    return variables if isinstance(variables, dict) else {}
+
+
+MAX_VARIABLE_NESTING = 100
+
+
+def decode_body(data: str | bytes) -> object:
+    """A GraphQL request body: orjson first; the stdlib for what only it accepts (lone surrogate escapes); too deep
+    is a JSONDecodeError (the view's 400), never a RecursionError (a 500)."""
+    import json
+
+    from app.model.jsonutil import JSONDecodeError, loads
+
+    try:
+        return loads(data)
+    except JSONDecodeError:
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise json.JSONDecodeError("nested too deeply", "", 0) from None
+
+
+def check_variables(document: Any, variables: Any) -> None:
+    """Refuse, naming it, a variable nested deeper than MAX_VARIABLE_NESTING: graphql-core coerces input objects
+    recursively. JSON-typed variables are exempt (taken as they are; the ingest mutation bounds each event)."""
+    if not isinstance(variables, dict):
+        return
+    json_typed = set()
+    for definition in getattr(document, "definitions", ()):
+        for var in getattr(definition, "variable_definitions", None) or ():
+            named = var.type
+            while hasattr(named, "type"):
+                named = named.type
+            if named.name.value == "JSON":
+                json_typed.add(var.variable.name.value)
+    for name, value in variables.items():
+        if name in json_typed:
+            continue
+        stack = [(value, 0)]
+        while stack:
+            obj, depth = stack.pop()
+            if isinstance(obj, (dict, list)):
+                if depth >= MAX_VARIABLE_NESTING:
+                    raise GraphQLError(f"Variable '${name}' is nested deeper than {MAX_VARIABLE_NESTING} levels")
+                stack.extend((v, depth + 1) for v in (obj.values() if isinstance(obj, dict) else obj))

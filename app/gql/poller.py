@@ -1,0 +1,179 @@
+"""One live-event poller per organization, shared by all its `eventAdded` subscriptions.
+
+Live events, whichever path ingested them (CLI, GraphQL, HTTP, another process): one task per organization polls
+for events stored since it last looked (`Event.ingested`, the database's clock at commit time, indexed per
+organization) and hands each to every subscriber. A transaction commits a little after it stamps its events, so each
+poll looks back LOOKBACK_MS and drops ids it has already delivered: nothing is missed, nothing repeats. A subscriber
+with a filter gets those of a new batch that match it, found by one query per distinct filter and only when there
+are new events, so idle subscriptions cost nothing (one poller per subscription made 500 idle ones cost 2,000
+queries a second).
+
+The same task re-checks the keys of its subscribers every KEY_CHECK_SECONDS: a revoked key's subscriptions end
+with an error. A key may hold at most MAX_PER_KEY subscriptions; a subscriber that falls QUEUE events behind is
+ended rather than buffered without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from dataclasses import dataclass, field
+from typing import AsyncIterator
+
+from starlette.concurrency import run_in_threadpool
+
+from app.model.filters import MATCH_ALL, Node, all_of, match
+from graph.db import Database
+from graph.keys import live_keys
+from graph.search import StoredEvent, db_clock, events_since, find_events
+
+POLL_SECONDS = 0.25
+LOOKBACK_MS = 5_000
+PAGE = 1000
+MAX_PER_KEY = 20
+KEY_CHECK_SECONDS = 2.0
+QUEUE = 10_000
+
+
+class SubscriptionEnded(Exception):
+    """Why a live subscription was ended by the service (shown to the client)."""
+
+
+_END = object()
+
+
+@dataclass(eq=False)
+class _Subscriber:
+    key_id: str
+    where: Node
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE))
+    reason: str | None = None
+
+    def end(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+            with contextlib.suppress(asyncio.QueueFull):
+                self.queue.put_nowait(_END)
+
+
+class _OrgPoller:
+    def __init__(self, hub: "Hub", db: Database, org: str) -> None:
+        self.hub, self.db, self.org = hub, db, org
+        self.subscribers: set[_Subscriber] = set()
+        self.task: asyncio.Task | None = None
+        self.ready = asyncio.Event()  # set once the poller has its starting point: later events are delivered
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        """The poll loop, unfiltered and a poll's events at a time: each poll looks back LOOKBACK_MS
+        (a transaction commits a little after it stamps its events) and drops ids already delivered."""
+        checker = asyncio.create_task(self._check_keys())
+        try:
+            start = await run_in_threadpool(db_clock, self.db)
+            self.ready.set()
+            delivered: dict[str, int] = {}  # id -> ingested, for ids inside the lookback window
+            newest = start
+            while True:
+                cursor = (max(start, newest - LOOKBACK_MS), "")
+                fresh: list[StoredEvent] = []
+                while True:
+                    rows = await run_in_threadpool(events_since, self.db, self.org, MATCH_ALL, cursor, PAGE)
+                    for ingested, ev in rows:
+                        if ev.id not in delivered:
+                            delivered[ev.id] = ingested
+                            fresh.append(ev)
+                    if len(rows) < PAGE:
+                        break
+                    cursor = (rows[-1][0], rows[-1][1].id)
+                if fresh:
+                    await self._deliver(fresh)
+                if delivered:
+                    newest = max(newest, max(delivered.values()))
+                horizon = newest - LOOKBACK_MS
+                for eid in [k for k, v in delivered.items() if v < horizon]:
+                    del delivered[eid]
+                await asyncio.sleep(self.hub.poll)
+        except Exception as exc:  # noqa: BLE001 - the database failing ends the subscriptions, with a reason
+            self.ready.set()
+            for sub in list(self.subscribers):
+                sub.end(f"live events stopped: {type(exc).__name__}")
+        finally:
+            checker.cancel()
+
+    async def _deliver(self, events: list[StoredEvent]) -> None:
+        by_filter: dict[str, tuple[Node, list[_Subscriber]]] = {}
+        for sub in list(self.subscribers):  # one query per distinct filter
+            by_filter.setdefault(repr(sub.where), (sub.where, []))[1].append(sub)
+        for where, subs in by_filter.values():
+            chosen = events
+            if where != MATCH_ALL:
+                ids = [ev.id for ev in events]
+                found = await run_in_threadpool(find_events, self.db, self.org, all_of(where, match("id", ids)),
+                                                limit=len(ids))
+                wanted = {ev.id for ev in found}
+                chosen = [ev for ev in events if ev.id in wanted]
+            for sub in subs:
+                for ev in chosen:
+                    try:
+                        sub.queue.put_nowait(ev)
+                    except asyncio.QueueFull:
+                        sub.end(f"the subscriber fell more than {QUEUE} events behind")
+                        break
+
+    async def _check_keys(self) -> None:
+        while True:
+            await asyncio.sleep(self.hub.key_check)
+            keys = sorted({s.key_id for s in self.subscribers})
+            if not keys:
+                continue
+            try:
+                live = await run_in_threadpool(live_keys, self.db, keys)
+            except Exception:  # noqa: BLE001 - the database away: the poll itself reports it
+                continue
+            for sub in list(self.subscribers):
+                if sub.key_id not in live:
+                    sub.end("the API key was revoked")
+
+
+class Hub:
+    """The pollers of one service process, by organization."""
+
+    def __init__(self, poll: float = POLL_SECONDS, key_check: float = KEY_CHECK_SECONDS,
+                 max_per_key: int = MAX_PER_KEY) -> None:
+        self.poll, self.key_check, self.max_per_key = poll, key_check, max_per_key
+        self.pollers: dict[tuple[int, int, str], _OrgPoller] = {}
+        self._ids = itertools.count()
+
+    def count(self, key_id: str) -> int:
+        return sum(1 for p in self.pollers.values() for s in p.subscribers if s.key_id == key_id)
+
+    async def subscribe(self, db: Database, org: str, key_id: str, where: Node) -> AsyncIterator[StoredEvent]:
+        if self.count(key_id) >= self.max_per_key:
+            raise SubscriptionEnded(f"this API key already holds {self.max_per_key} live subscriptions; end one "
+                                    "first")
+        home = (id(asyncio.get_running_loop()), id(db), org)  # a poller's task lives on one event loop
+        poller = self.pollers.get(home)
+        if poller is None:
+            poller = self.pollers[home] = _OrgPoller(self, db, org)
+            poller.start()
+        sub = _Subscriber(key_id, where)
+        poller.subscribers.add(sub)
+        try:
+            await poller.ready.wait()
+            while True:
+                item = await sub.queue.get()
+                if item is _END:
+                    raise SubscriptionEnded(sub.reason or "ended")
+                yield item
+        finally:
+            poller.subscribers.discard(sub)
+            if not poller.subscribers and self.pollers.get(home) is poller:
+                del self.pollers[home]
+                if poller.task is not None:
+                    poller.task.cancel()
+
+
+HUB = Hub()
