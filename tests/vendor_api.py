@@ -50,7 +50,7 @@ class VendorAPI:
         self.events: dict[str, list[tuple[int, str, bytes]]] = {}  # org -> sorted (ms, id, raw JSON)
         self.max_limit = max_limit
         self.delay = delay  # seconds before each /events page
-        self.faults: list[Fault] = []  # answered, in order, instead of the next /events or /events/count requests
+        self.faults: list[Fault] = []  # answered, in order, instead of the next /events requests
         self.log: list[Logged] = []
         self.bad_windows: list[Any] = []  # bodies with end_time <= start_time
         self._lock = threading.Lock()
@@ -88,7 +88,7 @@ class VendorAPI:
         entry = Logged(path, time.monotonic(), request.headers.get("x-org-id"), body)
         with self._lock:
             self.log.append(entry)
-            fault = self.faults.pop(0) if self.faults else None
+            fault = self.faults.pop(0) if self.faults and path == "/events" else None
         if fault is not None:
             entry.status = fault.status
             return entry, body, JSONResponse({"message": fault.message}, fault.status, headers=fault.headers)

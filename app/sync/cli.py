@@ -86,7 +86,8 @@ def sync(ctx: click.Context, source: str | None, orgs: tuple[str, ...], since: s
     _on_signals(stop)
     db = open_database(settings)
     make, enricher = pipelines(settings, db)
-    collector = Collector(db, client, config, make, stop, progress=_progress)
+    collector = Collector(db, client, config, make, stop,
+                          progress=_progress if sys.stderr.isatty() else None)  # a bar needs /events/count
     try:
         results = collector.run()
     finally:
