@@ -80,10 +80,26 @@ def cli_env(**extra: str) -> dict[str, str]:
             "INSIGHTGRAPH_SYNC_LEASE_SECONDS": "6", **extra}
 
 
+SPAWNED: list[subprocess.Popen] = []
+
+
 def sync_cli(*args: str, env: dict[str, str] | None = None, **popen: Any) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "app.cli", "sync", *args], env=env or cli_env(), cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "sync", *args], env=env or cli_env(), cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             **popen)
+    SPAWNED.append(proc)
+    return proc
+
+
+@pytest.fixture(autouse=True)
+def _no_leftovers() -> Iterator[None]:
+    """A failed test must not leave a collector running: kill what it started, by pid."""
+    yield
+    while SPAWNED:
+        proc = SPAWNED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
 
 
 @pytest.fixture
@@ -161,13 +177,20 @@ def test_429_with_retry_after_and_503s_are_retried(db: Database, vendor: Any) ->
     assert retried.body == first.body  # the same request, not a later window
 
 
-def test_a_4xx_stops_with_one_line_naming_the_request_and_never_the_key(db: Database, vendor: Any) -> None:
+def test_a_4xx_stops_with_one_line_naming_the_request_and_never_the_key(db: Database, vendor: Any,
+                                                                         tmp_path: Path) -> None:
     api, url = vendor
     a = new_org()
     serve_orgs(api, a)
     api.add(make_events(a, 3, now_ms() - 86_400_000))
     api.faults = [Fault(503), Fault(403, {}, "Forbidden: this key may not read events")]
-    proc = sync_cli("--source", url, "--org", a)
+    env = {k: v for k, v in cli_env().items() if k != "INSIGHTGRAPH_SYNC_API_KEY"}
+    missing = sync_cli("--source", url, "--org", a, env=env)
+    out, err = missing.communicate(timeout=120)
+    assert missing.returncode == 2 and "INSIGHTGRAPH_SYNC_API_KEY" in err and "--api-key-file" in err
+    key_file = tmp_path / "key"
+    key_file.write_text(KEY + "\n")
+    proc = sync_cli("--source", url, "--org", a, "--api-key-file", str(key_file), env=env)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 1, err
     errors = [line for line in err.splitlines() if line.startswith("error:")]
@@ -301,6 +324,7 @@ def test_serve_sync_runs_the_follow_loop_in_the_service(db: Database, vendor: An
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--sync", "--port", str(port),
                              "--shutdown-timeout", "5"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    SPAWNED.append(proc)
     try:
         deadline = time.monotonic() + 90
         while len(stored(db, a)) < 25:

@@ -60,10 +60,13 @@ class VendorAPI:
     # --- data ---------------------------------------------------------------------------------------------------
     def add(self, events: list[dict[str, Any]]) -> None:
         with self._lock:
+            touched = set()
             for ev in events:
-                rows = self.events.setdefault(ev["organization"], [])
-                rows.append((parse_timestamp(ev["timestamp"]), ev["id"], json.dumps(ev).encode()))
-                rows.sort(key=lambda r: (r[0], r[1]))
+                self.events.setdefault(ev["organization"], []).append(
+                    (parse_timestamp(ev["timestamp"]), ev["id"], json.dumps(ev).encode()))
+                touched.add(ev["organization"])
+            for org in touched:
+                self.events[org].sort(key=lambda r: (r[0], r[1]))
 
     def served(self, path: str = "/events") -> int:
         """Events returned so far on `path`."""

@@ -193,6 +193,8 @@ class Collector:
             self._failed(org, res, type(exc).__name__, f"{type(exc).__name__}: {exc}")
         finally:
             res.seconds = time.monotonic() - t0
+            if res.checkpoint is not None:  # also when the poll failed: the lag keeps growing while it does
+                SYNC_LAG.labels(self.source, org).set(max(0.0, (now_ms() - res.checkpoint) / 1000))
             if not self.config.follow and org in self.leases.held:
                 self.leases.release(org)
         return res
@@ -248,20 +250,24 @@ class Collector:
         state = {"done_pages": 0, "advanced_to": 0, "complete": False}
         fetch_stop = threading.Event()
 
+        def offer(item: Any) -> bool:
+            """Hand an item to the consumer unless it has gone (then never block)."""
+            while not fetch_stop.is_set():
+                try:
+                    pages.put(item, timeout=0.5)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
         def fetch() -> None:
             try:
                 for page in self.client.pages(o, start, end, cfg.page_size):
-                    while not fetch_stop.is_set():
-                        try:
-                            pages.put(page, timeout=0.5)
-                            break
-                        except queue.Full:
-                            continue
-                    if fetch_stop.is_set() or self.stop.is_set():
+                    if not offer(page) or self.stop.is_set():
                         return
-                pages.put(None)
+                offer(None)
             except BaseException as exc:  # handed to the consumer, which raises it in the main thread
-                pages.put(exc)
+                offer(exc)
 
         def records() -> Iterator[Record]:
             pos = 0
