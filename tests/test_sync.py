@@ -156,6 +156,20 @@ def test_checkpoint_is_per_organization_and_moves_to_the_window_end(db: Database
     assert sync_state.checkpoint(db, url, new_org()) is None
 
 
+def test_without_org_the_key_s_own_organization_is_pulled(db: Database, vendor: Any) -> None:
+    """No --org: no x-org-id is sent, and the checkpoint is kept for the key's own organization."""
+    api, url = vendor
+    a = new_org()
+    serve_orgs(api, a)
+    events = make_events(a, 12, now_ms() - 3_600_000)
+    api.add(events)
+    results = run_once(db, url, [])
+    assert results[0].error is None and results[0].summary.accepted == 12
+    assert set(stored(db, a)) == {e["id"] for e in events}
+    assert all(r.org is None for r in api.log)
+    assert sync_state.checkpoint(db, url, "") is not None
+
+
 # --- failures -----------------------------------------------------------------------------------------------------
 def test_429_with_retry_after_and_503s_are_retried(db: Database, vendor: Any) -> None:
     api, url = vendor
