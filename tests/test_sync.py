@@ -84,9 +84,9 @@ SPAWNED: list[subprocess.Popen] = []
 
 
 def sync_cli(*args: str, env: dict[str, str] | None = None, **popen: Any) -> subprocess.Popen:
+    popen.setdefault("stderr", subprocess.PIPE)
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "sync", *args], env=env or cli_env(), cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            **popen)
+                            stdout=subprocess.PIPE, text=True, start_new_session=True, **popen)
     SPAWNED.append(proc)
     return proc
 
@@ -215,6 +215,43 @@ def test_a_4xx_stops_with_one_line_naming_the_request_and_never_the_key(db: Data
                             capture_output=True, text=True, timeout=120)
     line = next(ln for ln in status.stdout.splitlines() if a in ln)
     assert "403" in line and "no checkpoint yet" in line
+
+
+def test_progress_bar_on_a_terminal_with_the_total_from_count(db: Database, vendor: Any) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    api, url = vendor
+    a = new_org()
+    serve_orgs(api, a)
+    api.add(make_events(a, 250, now_ms() - 86_400_000))
+    api.max_limit = 100
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a terminal 120 columns wide
+    try:
+        proc = sync_cli("--source", url, "--org", a, stderr=slave)
+        out, _ = proc.communicate(timeout=120)
+        os.close(slave)
+        slave = -1
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    assert proc.returncode == 0
+    assert [r.path for r in api.log][0] == "/events/count"  # the bar's total
+    assert b"250/250" in drawn and b"events" in drawn
+    assert "pulled 250 events" in out
 
 
 def test_never_sends_end_before_start(db: Database, vendor: Any) -> None:
