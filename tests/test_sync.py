@@ -364,6 +364,41 @@ def test_follow_keeps_pulling_and_stops_cleanly_on_sigterm(db: Database, vendor:
     assert not any(s.lease_holder for s in sync_state.all_status(db) if s.organization == a)  # released
 
 
+def lease_holder(db: Database, url: str, org: str) -> str | None:
+    return next((s.lease_holder for s in sync_state.all_status(db) if s.source == url and s.organization == org),
+                None)
+
+
+def test_a_standby_follower_takes_over_when_the_holder_dies(db: Database, vendor: Any) -> None:
+    """Two `sync --follow` (think two `serve --sync` replicas): one pulls, the other stands by; SIGKILL the puller
+    and the standby takes its lease over once it expires, and new events keep flowing in."""
+    api, url = vendor
+    a = new_org()
+    serve_orgs(api, a)
+    api.add(make_events(a, 30, now_ms() - 3_600_000))
+    first = sync_cli("--source", url, "--org", a, "--follow", "--interval", "0.5")
+    deadline = time.monotonic() + 90
+    while len(stored(db, a)) < 30:
+        assert first.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    second = sync_cli("--source", url, "--org", a, "--follow", "--interval", "0.5")
+    time.sleep(3)  # several of its polls: it must stand by
+    assert second.poll() is None
+    assert f":{first.pid}:" in (lease_holder(db, url, a) or "")
+    os.kill(first.pid, signal.SIGKILL)
+    first.communicate(timeout=30)
+    fresh = make_events(a, 4, now_ms() - 1000, step_ms=10, prefix="after")
+    api.add(fresh)
+    while len(stored(db, a)) < 34:
+        assert second.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    assert f":{second.pid}:" in (lease_holder(db, url, a) or "")
+    second.send_signal(signal.SIGTERM)
+    out, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+    assert "accepted 4," in out  # it pulled only what the dead holder had not
+
+
 def test_serve_sync_runs_the_follow_loop_in_the_service(db: Database, vendor: Any) -> None:
     api, url = vendor
     a = new_org()
