@@ -230,9 +230,11 @@ def retention(ctx: click.Context, keep: str | None, dry_run: bool, orgs: tuple[s
               help="start even when Neo4j is unreachable: /readyz and API requests answer 503 until it is back")
 @click.option("--shutdown-timeout", default=30, show_default=True,
               help="seconds in-flight requests get to finish after SIGTERM/SIGINT")
+@click.option("--sync", "sync_", is_flag=True,
+              help="also run the sync follow loop (configured by INSIGHTGRAPH_SYNC_*, see `insightgraph sync`)")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool, allow_unready: bool,
-          shutdown_timeout: int) -> None:
+          shutdown_timeout: int, sync_: bool) -> None:
     """Run the HTTP service: GraphQL at /graphql, the REST API, /healthz, /readyz, /metrics.
 
     Without INSIGHTGRAPH_NEO4J_URI the managed local Neo4j is started first (and left running). Logs are JSON
@@ -265,7 +267,15 @@ def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool, al
     logging.getLogger("neo4j").setLevel(logging.WARNING)  # in the service log, the driver's retries are worth seeing
     from app.timeouts import uvicorn_options
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False,
+    app = create_app(settings)
+    if sync_:
+        from app.sync.service import ConfigError, attach
+
+        try:
+            attach(app, settings)
+        except ConfigError as exc:
+            raise click.UsageError(str(exc)) from None
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
                 timeout_graceful_shutdown=shutdown_timeout, lifespan="on", server_header=False, **uvicorn_options())
 
 
@@ -325,6 +335,10 @@ def keys_revoke(ctx: click.Context, key_id: str) -> None:
         click.echo(f"error: no active key with id {key_id!r}", err=True)
         sys.exit(1)
     click.echo(f"revoked key {key_id}")
+
+from app.sync.commands import sync as _sync  # noqa: E402  (insightgraph sync, sync status)
+
+main.add_command(_sync)
 
 if __name__ == "__main__":
     main()

@@ -31,6 +31,17 @@ class Settings(BaseSettings):
                                          "stops a read running longer and the request gets an error saying so")
     neo4j_retry_seconds: float = Field(30.0, description="how long a transaction is retried on transient "
                                        "errors or while Neo4j is unreachable before the request fails")
+    sync_source: str = Field("https://api.jumpcloud.com", description="sync: the Directory Insights API to pull "
+                             "from (a URL, or `eu` for the vendor's EU host)")
+    sync_api_key: str | None = Field(None, description="sync: the API key for the source (never logged)")
+    sync_api_key_file: Path | None = Field(None, description="sync: a file holding the API key")
+    sync_orgs: str | None = Field(None, description="sync: organizations to pull, comma-separated (sent as x-org-id)")
+    sync_since: str = Field("90d", description="sync: where the first run starts (RFC 3339 or a duration back)")
+    sync_lag: str = Field("10m", description="sync: how far behind the checkpoint each poll re-reads")
+    sync_interval: float = Field(60.0, description="sync --follow / serve --sync: seconds between polls")
+    sync_rate: float = Field(10.0, description="sync: most requests per second sent to the source")
+    sync_lease_seconds: float = Field(60.0, description="sync: lease lifetime; a dead holder's lease is taken over "
+                                      "after this")
 
     @property
     def managed(self) -> bool:
