@@ -366,5 +366,9 @@ def keys_revoke(ctx: click.Context, key_id: str) -> None:
         sys.exit(1)
     click.echo(f"revoked key {key_id}")
 
+from app.report_cli import report  # noqa: E402  (the audit reports, in a module of their own)
+
+main.add_command(report)
+
 if __name__ == "__main__":
     main()

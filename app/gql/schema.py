@@ -17,6 +17,7 @@ from app.fields import UnknownField, lookup
 from app.gql.context import Context, Forbidden
 from app.gql.entities import Admin, Application, Group, IPAddress, System, User, wrap
 from app.gql.limits import IntrospectionLimit
+from app.gql.report_types import ConsoleQuery
 from app.gql import traversals as tv
 from app.gql.filters import EventFilter, FilterError, optional_ms, to_filter_tree
 from graph import traversals
@@ -95,7 +96,7 @@ async def _entity(info: Info[Context, None], label: str, **by: Optional[str]) ->
 
 
 @strawberry.type
-class Query:
+class Query(ConsoleQuery):
     @strawberry.field(description="Events matching the filter, keyset-paged on (timestamp, id).")
     async def events(self, info: Info[Context, None], filter: Optional[EventFilter] = None, first: int = 100,
                      after: Optional[str] = None, order: Order = Order.DESC) -> EventConnection:
