@@ -18,6 +18,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
 from app.auth import AuthError, AuthMiddleware, authenticate
+from app.console import SecurityHeadersMiddleware, routes as console_routes
 from app.enrich import Enricher
 from app.gql.context import Context
 from app.gql.schema import schema
@@ -96,9 +97,10 @@ class GraphQLView(GraphQL):
 
     @property
     def graphql_ide_html(self) -> str:
-        from app.gql.examples import inject
+        from app.console import graphiql_html
+        from app.gql.examples import EXAMPLES
 
-        return inject(super().graphql_ide_html)
+        return graphiql_html(EXAMPLES)  # our bundled GraphiQL, not strawberry's CDN page
 
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
         principal = request.scope.get("state", {}).get("principal")
@@ -171,9 +173,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     except ImportError:  # pragma: no cover - while the REST module is being built
         rest_routes = []
     routes += rest_routes
+    routes += console_routes()
     app = Starlette(
         routes=routes,
         middleware=[Middleware(ObservabilityMiddleware, probe=services.ready),  # outermost: ids, logs, errors
+                    Middleware(SecurityHeadersMiddleware),
                     Middleware(AuthMiddleware, get_db=lambda: services.db)],
         lifespan=_lifespan(services),
     )
