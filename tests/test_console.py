@@ -338,5 +338,18 @@ def test_graphiql_and_docs_load_offline_with_a_csp(tab: Page, stories: dict[str,
     assert "\"totalCount\": 1," in page.locator(".result-window").inner_text()
     tab.shot("graphiql")
     page = tab.goto("/docs")
-    page.wait_for_selector("text=insightgraph", timeout=30_000)
-    page.wait_for_selector("h2, h1")
+    page.wait_for_selector("h1:has-text('insightgraph')", timeout=30_000)  # Redoc rendered /openapi.json
+    tab.shot("docs")
+
+
+def test_a_key_revoked_mid_session_signs_out_with_the_reason(tab: Page, stories: dict[str, str], db: Any) -> None:
+    from graph.keys import create_key, revoke_key
+
+    key, secret = create_key(db, [stories["sample"]], "read", "revoked in a test")
+    page = tab.sign_in(secret, path="/activity")
+    page.wait_for_selector("text=12 matching events")
+    revoke_key(db, key.id)
+    page.click("header >> text=Reports")
+    alert = page.locator("form[aria-label='Sign in'] ~ [role=alert]")
+    assert "not valid" in alert.inner_text() and "revoked" in alert.inner_text()
+    assert page.evaluate("sessionStorage.getItem('insightgraph.key')") is None
