@@ -81,8 +81,12 @@ function OrgSwitcher({ viewer, onSwitch }: { viewer: Viewer; onSwitch: (org: str
   );
 }
 
+const TITLES: Record<string, string> = { "/activity": "Activity", "/investigations": "Investigations",
+  "/reports": "Audit reports", "/users": "User", "/resources": "Resource" };
+
 function route(path: string, params: URLSearchParams) {
   const m = path.match(/^\/(users|resources)\/([^/]+)\/?$/);
+  document.title = `${TITLES[m ? `/${m[1]}` : path] || "Investigate"} · insightgraph`;
   if (m && m[1] === "users") return <UserView id={decodeURIComponent(m[2])} params={params} />;
   if (m && m[1] === "resources") return <ResourceView id={decodeURIComponent(m[2])} params={params} />;
   if (path === "/activity") return <ActivityView params={params} />;
