@@ -37,3 +37,16 @@ def test_shipped_console_assets_equal_a_fresh_build(tmp_path: Path) -> None:
     assert (sorted(fresh.keys() - shipped.keys()), sorted(shipped.keys() - fresh.keys()), changed) == ([], [], []), \
         "app/console_assets differs from a fresh build of console/: run `npm ci && npm run build` in console/ " \
         "and commit app/console_assets (new, missing, changed files above)"
+
+
+def test_every_shipped_asset_is_package_data() -> None:
+    """`pip install` (a wheel) carries the whole console: every built file matches a package-data pattern."""
+    import fnmatch
+    import tomllib
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["app"]
+    files = [str(p.relative_to(ROOT / "app")) for p in SHIPPED.rglob("*") if p.is_file()]
+    assert files
+    missing = [f for f in files if not any(fnmatch.fnmatch(f, pat) and f.count("/") == pat.count("/")
+                                           for pat in patterns)]
+    assert missing == [], f"not in [tool.setuptools.package-data] app: {missing}"
