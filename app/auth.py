@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
 from app.http_errors import HTTPError, error_response
+from app.console import is_console_page
 from graph.db import Database
 from graph.keys import ApiKey, verify_key
 
@@ -83,7 +84,7 @@ class AuthMiddleware:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"].rstrip("/") in PUBLIC or \
                 scope["path"] == "/graphql" and scope["type"] == "http" and scope["method"] == "GET" and \
-                not _has_query(scope):
+                not _has_query(scope) or is_console_page(scope):  # the console's pages and assets hold no data
             await self.app(scope, receive, send)  # GraphiQL's page itself is public; its requests are not
             return
         headers = Headers(scope=scope)

@@ -340,5 +340,9 @@ from app.sync.commands import sync as _sync  # noqa: E402  (insightgraph sync, s
 
 main.add_command(_sync)
 
+from app.report_cli import report  # noqa: E402  (the audit reports, in a module of their own)
+
+main.add_command(report)
+
 if __name__ == "__main__":
     main()

@@ -20,6 +20,7 @@ from strawberry.exceptions import ConnectionRejectionError
 
 from app import bootstrap
 from app.auth import AuthMiddleware, authenticate
+from app.console import SecurityHeadersMiddleware, routes as console_routes
 from app.http_errors import EXCEPTION_HANDLERS, HTTPError
 from app.ingest.enrich import Enricher
 from app.gql.context import Context
@@ -119,9 +120,10 @@ class GraphQLView(GraphQL):
 
     @property
     def graphql_ide_html(self) -> str:
-        from app.gql.examples import inject
+        from app.console import graphiql_html
+        from app.gql.examples import EXAMPLES
 
-        return inject(super().graphql_ide_html)
+        return graphiql_html(EXAMPLES)  # our bundled GraphiQL, not strawberry's CDN page
 
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
         principal = request.scope.get("state", {}).get("principal")
@@ -190,9 +192,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         WebSocketRoute("/graphql", graphql),
     ]
     routes += rest_routes
+    routes += console_routes()
     app = Starlette(
         routes=routes,
         middleware=[Middleware(ObservabilityMiddleware, probe=services.ready),  # outermost: ids, logs, errors
+                    Middleware(SecurityHeadersMiddleware),
                     Middleware(BodyLimit, limit=min(settings.max_body_bytes, GRAPHQL_MAX_BODY)),
                     Middleware(AuthMiddleware, get_db=lambda: services.db),
                     Middleware(KeyLimitMiddleware)],  # per-key concurrency (app/http_limits.py)

@@ -18,6 +18,7 @@ from app.model.fields import UnknownField, lookup
 from app.gql.context import Context, Forbidden
 from app.gql.entity_types import Admin, Application, Entity, Group, IPAddress, System, User, wrap
 from app.gql.limits import IntrospectionLimit
+from app.gql.report_types import ConsoleQuery
 from app.gql import result_types as tv
 from app.gql.filter_input import EventFilter, FilterError, check_first, to_filter_tree
 from app.http_errors import INTERNAL_MESSAGE
@@ -98,7 +99,7 @@ async def _entity(info: Info[Context, None], label: str, **by: Optional[str]) ->
 
 
 @strawberry.type
-class Query:
+class Query(ConsoleQuery):
     @strawberry.field(description="Events matching the filter, keyset-paged on (timestamp, id).")
     async def events(self, info: Info[Context, None], filter: Optional[EventFilter] = None, first: int = 100,
                      after: Optional[str] = None, order: Order = Order.DESC) -> EventConnection:

@@ -285,6 +285,17 @@ class Neighbour:
     revoked_by_event: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    """One way a user held a group membership or reached a resource at the instant. `granted_by` is the event of
+    the path's most recent hop: the change that completed this path (None if that event is not stored)."""
+
+    user: Ref
+    target: Ref
+    path: AccessPath
+    granted_by: EventRef | None
+
+
 def entity_ref(e: EntityRef) -> Ref:
     """The read-model reference of an entity an event names."""
     return Ref(e.label, vendor_type(e.label, e.props.get("kind"), e.type), e.id, e.props.get("name"))

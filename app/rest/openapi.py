@@ -280,6 +280,6 @@ DOCS_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>insightgraph REST API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body><redoc spec-url="/openapi.json"></redoc>
-<script src="https://cdn.redoc.ly/redoc/v2.1.5/bundles/redoc.standalone.js"></script>
+<script src="/assets/redoc.standalone.js"></script>
 </body></html>
 """
