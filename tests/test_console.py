@@ -234,17 +234,19 @@ def test_activity_filters_histogram_paging_and_json(tab: Page, stories: dict[str
     page.wait_for_selector(".histogram rect.bar")
     chart = page.locator(".histogram svg").bounding_box()
     y = chart["y"] + chart["height"] / 2
-    page.mouse.move(chart["x"] + chart["width"] * 0.02, y)
+    page.mouse.move(chart["x"] + 1, y)  # from the first bucket, which holds the 2020-06-05 changes
     page.mouse.down()
     page.mouse.move(chart["x"] + chart["width"] * 0.5, y, steps=5)
     page.mouse.up()
     page.wait_for_url("**from=2020-06-0**")
     assert "to=2020-06-1" in page.url  # half of 2020-06-05..2020-06-20
     # A bar click zooms the time range to that bar.
+    page.wait_for_selector("p.loading", state="detached")
     bars = page.locator(".histogram rect.bar[data-count]:not([data-count='0'])")
     bars.first.click()
     page.wait_for_url("**from=**")
     assert "to=" in page.url
+    page.wait_for_selector("p.loading", state="detached")  # the zoomed page of events has arrived
     # The row expands to the full JSON by keyboard.
     first = page.locator("tr.event").first
     first.focus()
