@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
 from app.http_errors import HTTPError, error_response
+from app.key_cache import KeyCache
 from graph.db import Database
 from graph.keys import ApiKey, verify_key
 
@@ -40,13 +41,19 @@ def presented_secret(headers: Mapping[str, str]) -> str | None:
     return secret or None
 
 
-def authenticate(db: Database, secret: str | None, org_ids: list[str]) -> Principal:
-    """The principal for a secret and the requested organization(s); raises HTTPError(401|403)."""
+def authenticate(db: Database, secret: str | None, org_ids: list[str], cache: KeyCache | None = None) -> Principal:
+    """The principal for a secret and the requested organization(s); raises HTTPError(401|403). With a cache,
+    a key verified before is not looked up again until a revocation (app/key_cache.py bounds the delay)."""
     if not secret:
         raise HTTPError(401, "an API key is required: send it as the x-api-key header")
-    key = verify_key(db, secret)
+    key = cache.verify(db, secret) if cache is not None else verify_key(db, secret)
     if key is None:
         raise HTTPError(401, "the API key is not valid (unknown or revoked)")
+    return principal_for(key, org_ids)
+
+
+def principal_for(key: ApiKey, org_ids: list[str]) -> Principal:
+    """The principal of a verified key for the requested organization(s); raises HTTPError(403)."""
     orgs = list(dict.fromkeys(o.strip() for o in org_ids if o.strip()))
     if len(orgs) > 1:
         raise HTTPError(403, "x-org-id: one organization per request")
@@ -79,6 +86,7 @@ class AuthMiddleware:
     def __init__(self, app: ASGIApp, get_db: Callable[[], Database]) -> None:
         self.app = app
         self.get_db = get_db
+        self.keys = KeyCache()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"].rstrip("/") in PUBLIC or \
@@ -92,7 +100,12 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            principal = await run_in_threadpool(authenticate, self.get_db(), secret, headers.getlist("x-org-id"))
+            cached = self.keys.peek(secret) if secret else None  # no thread hop when nothing needs the database
+            if cached is not None:
+                principal = principal_for(cached, headers.getlist("x-org-id"))
+            else:
+                principal = await run_in_threadpool(authenticate, self.get_db(), secret,
+                                                    headers.getlist("x-org-id"), self.keys)
         except HTTPError as exc:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 4403 if exc.status == 403 else 4401})
