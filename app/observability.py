@@ -22,6 +22,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
@@ -84,7 +85,10 @@ class JsonFormatter(logging.Formatter):
                 out[key] = value
         if record.exc_info:
             out["traceback"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
-        return json.dumps(out, default=str, ensure_ascii=False)
+        try:
+            return orjson.dumps(out, default=str).decode()  # one line per request: the stdlib was ~5% of one
+        except TypeError:
+            return json.dumps(out, default=str, ensure_ascii=False)
 
 
 def configure_logging(level: str = "info") -> None:
