@@ -114,7 +114,8 @@ def rest_client(base: str, secret: str, p: qb.Params, stop: threading.Event, rec
                 time.sleep(0.05)
 
 
-def subscriber(ws_url: str, secret: str, stop: threading.Event, seen: set[str], rec: Recorder) -> None:
+def subscriber(ws_url: str, secret: str, stop: threading.Event, seen: set[str], rec: Recorder,
+               ended: list[str]) -> None:
     """eventAdded over graphql-transport-ws for the ingest's organization; reconnects when the stream ends."""
     from websockets.sync.client import connect
 
@@ -138,6 +139,7 @@ def subscriber(ws_url: str, secret: str, stop: threading.Event, seen: set[str], 
                     if msg.get("type") == "next" and msg["payload"].get("data"):
                         seen.add(msg["payload"]["data"]["eventAdded"]["id"])
                     elif msg.get("type") in ("error", "complete") or msg.get("payload", {}).get("errors"):
+                        ended.append(json.dumps(msg)[:300])  # said why (Neo4j away, fell behind, ...): reconnect
                         rec.add("subscription ended", time.monotonic(), 0, 503)
                         break
         except Exception as exc:  # refused while Neo4j is away, or the server closed the socket
@@ -183,6 +185,23 @@ def ingester(base: str, secret: str, org: str, stop: threading.Event, rec: Recor
                 stop.wait(ahead)
 
 
+def warm_up(args: argparse.Namespace, p: qb.Params, secret: str) -> None:
+    """Every kind a few times, one at a time, untimed: a freshly started Neo4j has a cold page cache."""
+    import httpx
+
+    qb.log(f"warm-up: {args.warmup} sequential rounds of every kind")
+    base = f"http://127.0.0.1:{args.http_port}"
+    with httpx.Client(timeout=300) as client:
+        calls = [qb.gql_call(client, f"{base}/graphql", qb.GQL[k], qb.gql_variables(k, p), {"x-api-key": secret})
+                 for k in GQL_KINDS]
+        body = {"service": ["all"], "start_time": qb.iso(p.lo), "end_time": qb.iso(p.hi + 1),
+                "limit": args.rest_limit, "sort": "DESC"}
+        for _ in range(args.warmup):
+            for call in calls:
+                call()
+            client.post(f"{base}/insights/directory/v1/events", json=body, headers={"x-api-key": secret}).read()
+
+
 # ------------------------------------------------------------------------------------------------- one phase ---
 def phase_keys(db: Any, bench_org: str, made: list[str]) -> dict[str, str]:
     """A read key for the bench organization; a fresh organization for the phase's ingest, with an ingest key
@@ -201,12 +220,13 @@ def run_phase(args: argparse.Namespace, neo: Any, db: Any, p: qb.Params, server_
               outage: bool) -> dict[str, Any]:
     base = f"http://127.0.0.1:{args.http_port}"
     rec, stop, seen, sent = Recorder(), threading.Event(), set(), []  # type: ignore[var-annotated]
+    ended: list[str] = []
     threads = [threading.Thread(target=graphql_client, args=(f"{base}/graphql", keys["read"], p, stop, rec, i),
                                 daemon=True) for i in range(args.clients)]
     threads += [threading.Thread(target=rest_client, args=(base, keys["read"], p, stop, rec, args.rest_limit),
                                  daemon=True) for _ in range(args.rest_clients)]
     threads += [threading.Thread(target=subscriber, args=(f"ws://127.0.0.1:{args.http_port}/graphql",
-                                                           keys["sub"], stop, seen, rec), daemon=True)
+                                                           keys["sub"], stop, seen, rec, ended), daemon=True)
                 for _ in range(args.subscribers)]
     ingest = threading.Thread(target=ingester, args=(base, keys["ingest"], keys["org"], stop, rec, args.ingest_rate,
                                                      args.ingest_batch, sent, args.seed + (7 if outage else 3)),
@@ -245,7 +265,7 @@ def run_phase(args: argparse.Namespace, neo: Any, db: Any, p: qb.Params, server_
     stored = db.read("MATCH (e:Event) WHERE e.organization = $org AND e.id IN $ids RETURN count(e) AS n",
                      org=keys["org"], ids=sent)[0]["n"]
     out: dict[str, Any] = {"wall_s": wall, "rss_before": rss_before, "rss_peak": peak, "vm_hwm": qb.vm_hwm(server_pid),
-                           "sent": len(sent), "stored": stored, "seen": len(seen & set(sent)),
+                           "sent": len(sent), "stored": stored, "seen": len(seen & set(sent)), "ended": ended[:5],
                            "bench_cpu_s": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system), "kinds": {}}
     for kind, s in sorted(rec.kinds.items()):
         out["kinds"][kind] = {"ok": len(s.ok), "p50": pct(s.ok, 0.5), "p99": pct(s.ok, 0.99),
@@ -281,6 +301,8 @@ def report(name: str, r: dict[str, Any]) -> str:
         lines.append(f"outage: Neo4j down {o['neo4j_down_s']:.1f} s (stop + {o['neo4j_down_s']:.0f} s incl. "
                      f"restart); first GraphQL success {o['first_ok_after_restart_s']} s after it was back; last "
                      f"failure {o['last_failure_after_restart_s']} s after")
+    for why in r["ended"]:
+        lines.append(f"  a subscription ended: {why}")
     for kind, k in r["kinds"].items():
         for e in k["first_errors"]:
             lines.append(f"  error ({kind}): {e}")
@@ -304,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ingest-batch", type=int, default=50)
     ap.add_argument("--outage-seconds", type=float, default=10)
     ap.add_argument("--phases", default="steady,outage")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed sequential rounds of every kind first")
     ap.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
@@ -328,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         qb.log(f"store: {rows[0]['n']:,} events; picking parameters")
         p = qb.pick_params(db, args.organization)
         server = qb.start_insightgraph(args, neo, procs)
+        warm_up(args, p, phase_keys(db, args.organization, made)["read"])
         results = {}
         for phase in args.phases.split(","):
             qb.log(f"phase {phase}: {args.duration:.0f} s, {args.clients} GraphQL + {args.rest_clients} REST "
