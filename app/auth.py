@@ -16,7 +16,7 @@ from starlette.datastructures import Headers
 
 from app.http_errors import HTTPError, error_response
 from app.key_cache import KeyCache
-from graph.db import Database
+from graph.db import UNAVAILABLE, Database, DatabaseUnavailable, QueryTimeout
 from graph.keys import ApiKey, verify_key
 
 PUBLIC = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
@@ -112,5 +112,10 @@ class AuthMiddleware:
                 return
             await error_response(exc)(scope, receive, send)
             return
+        except (*UNAVAILABLE, QueryTimeout) as exc:  # the key could not be checked: the database's fault, a 503
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1013})  # "try again later"
+                return
+            raise DatabaseUnavailable("the API key could not be checked: Neo4j did not answer in time") from exc
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)

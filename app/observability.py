@@ -158,8 +158,10 @@ class ObservabilityMiddleware:
         if now - self._last_probe < self.probe_interval:
             return True
         self._last_probe = now
+        since = self._down_since
         if await run_in_threadpool(self.probe):
-            log.info("database reachable again", extra={"down_seconds": round(now - self._down_since, 1)})
+            if self._down_since is not None:  # a concurrent request's probe may have said so first
+                log.info("database reachable again", extra={"down_seconds": round(now - since, 1)})
             self._down_since = None
             return False
         return True
