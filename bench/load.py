@@ -276,7 +276,7 @@ def run_phase(args: argparse.Namespace, neo: Any, db: Any, p: qb.Params, server_
     if outage:
         after = [t for t, k, st in rec.timeline if st == 200 and k in GQL_KINDS and t >= down["started"]]
         failed = [t for t, k, st in rec.timeline if st != 200 and k in GQL_KINDS]
-        out["outage"] = {"neo4j_down_s": down["started"] - down["stop"],
+        out["outage"] = {"neo4j_down_s": down["started"] - down["stop"], "outage_s": args.outage_seconds,
                          "first_ok_after_restart_s": (min(after) - down["started"]) if after else None,
                          "last_failure_after_restart_s": (max(failed) - down["started"]) if failed else None}
     return out
@@ -298,9 +298,12 @@ def report(name: str, r: dict[str, Any]) -> str:
                  f"subscribers saw {r['seen']:,} of them")
     if "outage" in r:
         o = r["outage"]
-        lines.append(f"outage: Neo4j down {o['neo4j_down_s']:.1f} s (stop + {o['neo4j_down_s']:.0f} s incl. "
-                     f"restart); first GraphQL success {o['first_ok_after_restart_s']} s after it was back; last "
-                     f"failure {o['last_failure_after_restart_s']} s after")
+        first, last = o["first_ok_after_restart_s"], o["last_failure_after_restart_s"]
+        lines.append(f"outage: Neo4j unavailable for {o['neo4j_down_s']:.1f} s (stop, {o['outage_s']:.0f} s down, "
+                     f"start); first GraphQL success "
+                     + (f"{first:.1f} s after it was back" if first is not None else "never") + "; "
+                     + (f"last GraphQL failure {last:.1f} s after it was back" if last is not None and last > 0
+                        else "no GraphQL failure after it was back"))
     for why in r["ended"]:
         lines.append(f"  a subscription ended: {why}")
     for kind, k in r["kinds"].items():
@@ -311,7 +314,6 @@ def report(name: str, r: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--events", type=int, default=200_000, help="the bench store's size (as built by query.py)")
     ap.add_argument("--home", type=Path, default=Path("/tmp/insightgraph-bench"))
     ap.add_argument("--port", type=int, default=7700)
     ap.add_argument("--heap", default="4g")
@@ -332,7 +334,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     args.users, args.days, args.organization, args.serve_python, args.serve_repo = \
         500, 90, "5f0000000000000000000001", sys.executable, HERE.parent
-    args.events_wanted = args.events
 
     from graph.db import Database
     from graph.keys import revoke_key
