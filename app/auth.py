@@ -16,7 +16,8 @@ from starlette.datastructures import Headers
 
 from app.http_errors import HTTPError, error_response
 from app.console import is_console_page
-from graph.db import Database
+from app.key_cache import KeyCache
+from graph.db import UNAVAILABLE, Database, DatabaseUnavailable, QueryTimeout
 from graph.keys import ApiKey, verify_key
 
 PUBLIC = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
@@ -41,13 +42,19 @@ def presented_secret(headers: Mapping[str, str]) -> str | None:
     return secret or None
 
 
-def authenticate(db: Database, secret: str | None, org_ids: list[str]) -> Principal:
-    """The principal for a secret and the requested organization(s); raises HTTPError(401|403)."""
+def authenticate(db: Database, secret: str | None, org_ids: list[str], cache: KeyCache | None = None) -> Principal:
+    """The principal for a secret and the requested organization(s); raises HTTPError(401|403). With a cache,
+    a key verified before is not looked up again until a revocation (app/key_cache.py bounds the delay)."""
     if not secret:
         raise HTTPError(401, "an API key is required: send it as the x-api-key header")
-    key = verify_key(db, secret)
+    key = cache.verify(db, secret) if cache is not None else verify_key(db, secret)
     if key is None:
         raise HTTPError(401, "the API key is not valid (unknown or revoked)")
+    return principal_for(key, org_ids)
+
+
+def principal_for(key: ApiKey, org_ids: list[str]) -> Principal:
+    """The principal of a verified key for the requested organization(s); raises HTTPError(403)."""
     orgs = list(dict.fromkeys(o.strip() for o in org_ids if o.strip()))
     if len(orgs) > 1:
         raise HTTPError(403, "x-org-id: one organization per request")
@@ -80,6 +87,7 @@ class AuthMiddleware:
     def __init__(self, app: ASGIApp, get_db: Callable[[], Database]) -> None:
         self.app = app
         self.get_db = get_db
+        self.keys = KeyCache()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"].rstrip("/") in PUBLIC or \
@@ -93,12 +101,22 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            principal = await run_in_threadpool(authenticate, self.get_db(), secret, headers.getlist("x-org-id"))
+            cached = self.keys.peek(secret) if secret else None  # no thread hop when nothing needs the database
+            if cached is not None:
+                principal = principal_for(cached, headers.getlist("x-org-id"))
+            else:
+                principal = await run_in_threadpool(authenticate, self.get_db(), secret,
+                                                    headers.getlist("x-org-id"), self.keys)
         except HTTPError as exc:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 4403 if exc.status == 403 else 4401})
                 return
             await error_response(exc)(scope, receive, send)
             return
+        except (*UNAVAILABLE, QueryTimeout) as exc:  # the key could not be checked: the database's fault, a 503
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1013})  # "try again later"
+                return
+            raise DatabaseUnavailable("the API key could not be checked: Neo4j did not answer in time") from exc
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)

@@ -22,6 +22,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
@@ -84,7 +85,10 @@ class JsonFormatter(logging.Formatter):
                 out[key] = value
         if record.exc_info:
             out["traceback"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
-        return json.dumps(out, default=str, ensure_ascii=False)
+        try:
+            return orjson.dumps(out, default=str).decode()  # one line per request: the stdlib was ~5% of one
+        except TypeError:
+            return json.dumps(out, default=str, ensure_ascii=False)
 
 
 def configure_logging(level: str = "info") -> None:
@@ -154,8 +158,10 @@ class ObservabilityMiddleware:
         if now - self._last_probe < self.probe_interval:
             return True
         self._last_probe = now
+        since = self._down_since
         if await run_in_threadpool(self.probe):
-            log.info("database reachable again", extra={"down_seconds": round(now - self._down_since, 1)})
+            if self._down_since is not None:  # a concurrent request's probe may have said so first
+                log.info("database reachable again", extra={"down_seconds": round(now - since, 1)})
             self._down_since = None
             return False
         return True

@@ -12,6 +12,7 @@ STATEMENTS: list[str] = [
     "CREATE CONSTRAINT pair_key IF NOT EXISTS FOR (n:AccessPair) REQUIRE (n.organization, n.key) IS UNIQUE",
     "CREATE CONSTRAINT apikey_hash IF NOT EXISTS FOR (k:ApiKey) REQUIRE k.hash IS UNIQUE",
     "CREATE CONSTRAINT apikey_id IF NOT EXISTS FOR (k:ApiKey) REQUIRE k.id IS UNIQUE",
+    "CREATE CONSTRAINT apikey_epoch_id IF NOT EXISTS FOR (n:ApiKeyEpoch) REQUIRE n.id IS UNIQUE",
     "CREATE INDEX event_org_ts IF NOT EXISTS FOR (e:Event) ON (e.organization, e.ts)",
     "CREATE INDEX event_org_ingested IF NOT EXISTS FOR (e:Event) ON (e.organization, e.ingested)",
     "CREATE INDEX event_pair IF NOT EXISTS FOR (e:Event) ON (e.organization, e.assoc_pair)",

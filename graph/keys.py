@@ -2,6 +2,11 @@
 
 Only a SHA-256 of the secret is stored; a presented key is looked up by that hash (a unique index) and the
 hashes are compared again in constant time, so neither storage nor timing gives a key away.
+
+Every revocation also bumps one counter, `(:ApiKeyEpoch {id: "keys"}).epoch`, in the same transaction: a process
+that caches verified keys (app/key_cache.py) reads that counter at most once a second and drops its cache when
+it moved, which bounds how long a revoked key keeps working on any replica. `verify_key_at` returns the counter
+read in the same statement as the key, so a cached entry is never older than the epoch it was checked against.
 """
 
 from __future__ import annotations
@@ -61,15 +66,34 @@ def create_key(db: Database, organizations: list[str], scope: str = "read", name
     return _key(rows[0]), secret
 
 
+_EPOCH = "OPTIONAL MATCH (ep:ApiKeyEpoch {id: 'keys'}) WITH coalesce(ep.epoch, 0) AS epoch "
+_local_revocations = 0  # revocations made by this process: its own cache drops at once, without waiting
+
+
+def local_revocations() -> int:
+    return _local_revocations
+
+
 def verify_key(db: Database, secret: str) -> ApiKey | None:
     """The live key for a presented secret, or None (unknown, malformed or revoked)."""
+    return verify_key_at(db, secret)[0]
+
+
+def verify_key_at(db: Database, secret: str) -> tuple[ApiKey | None, int]:
+    """`verify_key` and the revocation epoch read in the same statement (epoch -1: nothing was read)."""
     if not secret or len(secret) > 200:
-        return None
+        return None, -1
     wanted = digest(secret)
-    rows = db.read(f"MATCH (k:ApiKey {{hash: $hash}}) RETURN {_FIELDS}", hash=wanted)
-    if not rows or not hmac.compare_digest(rows[0]["hash"], wanted) or rows[0]["revoked"] is not None:
-        return None
-    return _key(rows[0])
+    rows = db.read(f"{_EPOCH}OPTIONAL MATCH (k:ApiKey {{hash: $hash}}) RETURN epoch, {_FIELDS}", hash=wanted)
+    epoch = rows[0]["epoch"]
+    if rows[0]["id"] is None or not hmac.compare_digest(rows[0]["hash"], wanted) or rows[0]["revoked"] is not None:
+        return None, epoch
+    return _key(rows[0]), epoch
+
+
+def key_epoch(db: Database) -> int:
+    """How many revocations the database has seen (a counter only ever going up)."""
+    return db.read(f"{_EPOCH}RETURN epoch")[0]["epoch"]
 
 
 def list_keys(db: Database) -> list[ApiKey]:
@@ -77,8 +101,12 @@ def list_keys(db: Database) -> list[ApiKey]:
 
 
 def revoke_key(db: Database, key_id: str) -> bool:
-    rows = db.write("MATCH (k:ApiKey {id: $id}) WHERE k.revoked IS NULL SET k.revoked = $now RETURN k.id AS id",
-                    id=key_id, now=int(time.time() * 1000))
+    """Revoke and bump the epoch in one transaction: every replica's key cache sees it within its bound."""
+    global _local_revocations
+    rows = db.write("MATCH (k:ApiKey {id: $id}) WHERE k.revoked IS NULL SET k.revoked = $now "
+                    "MERGE (ep:ApiKeyEpoch {id: 'keys'}) SET ep.epoch = coalesce(ep.epoch, 0) + 1 "
+                    "RETURN k.id AS id", id=key_id, now=int(time.time() * 1000))
+    _local_revocations += 1
     return bool(rows)
 
 

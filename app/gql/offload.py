@@ -4,11 +4,17 @@ Strawberry parses and validates inside the async `execute`, on the event loop: a
 expensive document then stalls every request, health checks included. This extension does both in a worker thread
 and hands strawberry the results (it skips its own parse when a document is set, and its own validation when
 errors — even none — are recorded), adding the request-bound cost rule (`app.gql.cost`).
+
+A client sends the same few documents again and again: a parsed document is kept by its text, and a document
+that validated cleanly by its text and the integer variables (the only request values a rule reads: `first: $n`
+in the cost rule), so a repeated request skips both thread hops. Both caches are bounded (least recently used
+out); a document with errors is never cached.
 """
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from collections import OrderedDict
+from typing import Any, AsyncIterator, Hashable
 
 from graphql import GraphQLError, parse
 from starlette.concurrency import run_in_threadpool
@@ -21,22 +27,65 @@ MAX_QUERY_CHARS = 100_000  # a query document (variables are bounded by the body
 MAX_TOKENS = 5000
 
 
+CACHE_ENTRIES = 512
+CACHE_MAX_CHARS = 20_000  # longer documents are parsed and validated afresh every time
+
+
+class _LRU:
+    def __init__(self, size: int) -> None:
+        self.size, self.items = size, OrderedDict[Hashable, Any]()
+
+    def get(self, key: Hashable) -> Any:
+        value = self.items.get(key)
+        if value is not None:
+            self.items.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        self.items[key] = value
+        if len(self.items) > self.size:
+            self.items.popitem(last=False)
+
+
+_PARSED = _LRU(CACHE_ENTRIES)
+_VALID = _LRU(CACHE_ENTRIES)
+
+
+def _validation_key(query: Any, variables: Any) -> Hashable | None:
+    if not isinstance(query, str) or len(query) > CACHE_MAX_CHARS:
+        return None
+    ints = tuple(sorted((k, v) for k, v in _variables(variables).items()
+                        if isinstance(v, int) and not isinstance(v, bool)))
+    return query, ints
+
+
 class OffLoopValidation(SchemaExtension):
     async def on_parse(self) -> AsyncIterator[None]:  # type: ignore[override]
         ctx = self.execution_context
         if ctx.graphql_document is None and isinstance(ctx.query, str):
             if len(ctx.query) > MAX_QUERY_CHARS:
                 raise GraphQLError(f"the query is longer than {MAX_QUERY_CHARS} characters")
-            ctx.graphql_document = await run_in_threadpool(parse, ctx.query, max_tokens=MAX_TOKENS)
+            document = _PARSED.get(ctx.query)
+            if document is None:
+                document = await run_in_threadpool(parse, ctx.query, max_tokens=MAX_TOKENS)
+                if len(ctx.query) <= CACHE_MAX_CHARS:
+                    _PARSED.put(ctx.query, document)
+            ctx.graphql_document = document
             check_variables(ctx.graphql_document, ctx.variables)
         yield
 
     async def on_validate(self) -> AsyncIterator[None]:  # type: ignore[override]
         ctx = self.execution_context
         if ctx.graphql_document is not None and ctx.pre_execution_errors is None:
-            rules: tuple[Any, ...] = (*ctx.validation_rules, cost_rule(_variables(ctx.variables)))
-            ctx.pre_execution_errors = await run_in_threadpool(validate_document, ctx.schema._schema,
-                                                               ctx.graphql_document, rules)
+            key = _validation_key(ctx.query, ctx.variables)
+            if key is not None and _VALID.get(key) is ctx.graphql_document:
+                ctx.pre_execution_errors = []
+            else:
+                rules: tuple[Any, ...] = (*ctx.validation_rules, cost_rule(_variables(ctx.variables)))
+                ctx.pre_execution_errors = await run_in_threadpool(validate_document, ctx.schema._schema,
+                                                                   ctx.graphql_document, rules)
+                if key is not None and not ctx.pre_execution_errors:
+                    _VALID.put(key, ctx.graphql_document)
         yield
 
 

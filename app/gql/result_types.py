@@ -244,22 +244,45 @@ TYPES: dict[type, Any] = {
 }
 
 
+def _plan(src: type) -> tuple[type, tuple[tuple[str, str, int], ...]]:
+    """For a result dataclass: its GraphQL type and, per field kept, (source name, argument name, kind)."""
+    cls = TYPES[src]
+    wanted = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else None
+    steps = []
+    for f in dataclasses.fields(src):
+        key = RENAMED.get(f.name, f.name)
+        if wanted is not None and key not in wanted:
+            continue
+        kind = _TIME if f.name in TIME_FIELDS else _ID if f.name == "id" or f.name.endswith("_event") else _ANY
+        steps.append((f.name, key, kind))
+    return cls, tuple(steps)
+
+
+_ANY, _TIME, _ID = 0, 1, 2
+_PLANS: dict[type, tuple[type, tuple[tuple[str, str, int], ...]]] = {}
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def convert(value: Any, name: str = "") -> Any:
     """A traversal result (dataclasses, tuples, epoch ms) as the GraphQL objects above."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        cls = TYPES[type(value)]
-        wanted = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else None
-        kwargs = {}
-        for f in dataclasses.fields(value):
-            key = RENAMED.get(f.name, f.name)
-            if wanted is not None and key not in wanted:
-                continue
-            kwargs[key] = convert(getattr(value, f.name), f.name)
-        return cls(**kwargs)
+    kind = _TIME if name in TIME_FIELDS else _ID if name == "id" or name.endswith("_event") else _ANY
+    return _convert(value, kind)
+
+
+def _convert(value: Any, kind: int) -> Any:
+    """`convert` with the field's kind decided once per field, and each dataclass's plan once per type."""
+    if isinstance(value, _SCALARS):
+        if kind == _TIME and isinstance(value, int) and not isinstance(value, bool):
+            return ms_to_dt(value)
+        if kind == _ID:
+            return value if value is None else strawberry.ID(str(value))
+        return value
     if isinstance(value, (tuple, list)):
-        return [convert(v, name) for v in value]
-    if name in TIME_FIELDS and isinstance(value, int):
-        return ms_to_dt(value)
-    if name == "id" or name.endswith("_event"):
-        return value if value is None else strawberry.ID(str(value))
-    return value
+        return [_convert(v, kind) for v in value]
+    plan = _PLANS.get(type(value))
+    if plan is None:
+        if not (dataclasses.is_dataclass(value) and not isinstance(value, type)):
+            return value
+        plan = _PLANS[type(value)] = _plan(type(value))
+    cls, steps = plan
+    return cls(**{key: _convert(getattr(value, src), k) for src, key, k in steps})

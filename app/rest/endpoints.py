@@ -155,14 +155,24 @@ def _render_chunk(db: Database, org: str, ids: list[str], fields: tuple[str, ...
 
 def _page_body(db: Database, org: str, ids: list[str], first: bytes,
                fields: tuple[str, ...] | None) -> Iterator[bytes]:
-    """The JSON array, chunk by chunk (Starlette iterates a sync generator in a worker thread)."""
+    """The JSON array, chunk by chunk (Starlette iterates a sync generator in a worker thread). After the first
+    (small, for an early first byte) chunk, chunks of 4 x CHUNK, and the next one is read while the previous is
+    sent: at most two chunks in memory, and the database and the socket work at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+
     yield b"[" + first
     empty = not first
-    for start in range(CHUNK, len(ids), CHUNK):
-        part = _render_chunk(db, org, ids[start:start + CHUNK], fields)
-        if part:
-            yield part if empty else b"," + part
-            empty = False
+    step = CHUNK * 4
+    starts = range(CHUNK, len(ids), step)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rest-page") as pool:
+        pending = pool.submit(_render_chunk, db, org, ids[CHUNK:CHUNK + step], fields) if starts else None
+        for start in starts:
+            part = pending.result()  # type: ignore[union-attr]
+            nxt = start + step
+            pending = pool.submit(_render_chunk, db, org, ids[nxt:nxt + step], fields) if nxt < len(ids) else None
+            if part:
+                yield part if empty else b"," + part
+                empty = False
     yield b"]"
 
 
