@@ -26,7 +26,14 @@ def test_sample_builds_the_expected_graph(db, org):
         "MATCH (n {organization: $org}) WHERE NOT n:Event AND NOT n:AccessPair "
         "RETURN labels(n)[0] AS label, count(*) AS n", org=org)}
     assert labels == {"User": 1, "Admin": 1, "Group": 1, "Application": 1, "System": 1, "Organization": 1,
-                      "IPAddress": 3}
+                      "IPAddress": 3, "Identity": 1}
+    signins = db.read(  # every sign-in of the story belongs to slucero, by id or by the name slucero held then
+        """MATCH (e:Event {organization: $org})-[a:AUTHENTICATED_AS]->(u:User)
+           RETURN e.event_type AS t, a.by AS by, u.id AS user ORDER BY t""", org=org)
+    assert [(r["t"], r["by"]) for r in signins] == [
+        ("ldap_bind", "username"), ("login_attempt", "username"), ("radius_auth_attempt", "username"),
+        ("sso_auth", "id"), ("user_login_attempt", "id")]
+    assert {r["user"] for r in signins} == {SLUCERO}
     user = db.read("MATCH (u:User {organization: $org, id: $id}) RETURN u.username AS username", org=org, id=SLUCERO)
     assert user == [{"username": "slucero"}]
     group = db.read("MATCH (g:Group {organization: $org, id: $id}) RETURN g.name AS name, g.kind AS kind",
