@@ -102,7 +102,7 @@ AUTH_AGGREGATES = """count(e) AS attempts,
 
 def user_auths(imports: str, cond: str) -> str:
     """A CALL yielding `e`, each authentication of the bound user `u` passing `cond`: the sign-ins resolved to the
-    user at ingest (AUTHENTICATED_AS, graph/identity.py: by id, or by whoever held the name at that instant). The
+    user at ingest (AUTHENTICATED_AS, graph/resolution.py: by id, or by whoever held the name at that instant). The
     unlabelled `e` keeps the planner from scanning the organization's events by time instead; only events have
     AUTHENTICATED_AS edges."""
     cond = f"e.organization = $org AND e.event_type IN $auth AND {cond}"
