@@ -100,3 +100,32 @@ def test_a_look_alike_organization_never_resolves_to_the_other(db, org, client):
     assert sum(g["attempts"] for g in gone) == 9  # every sign-in of the story: six RADIUS, LDAP, system, SSO
     links = db.read("MATCH (e:Event {organization: $o})-[:AUTHENTICATED_AS]->(u) RETURN count(*) AS n", o=other)
     assert links == [{"n": 0}]
+
+
+def test_concurrent_writers_of_one_story_give_the_serial_graph(db):
+    """Four writers, each the whole story shuffled in batches of two, into one organization at once: each event
+    stored once, and the names' intervals and sign-in links exactly those of a serial ingest."""
+    import threading
+
+    from app.ingest import Pipeline
+    from app.ingest.records import Record
+
+    reference, org = new_org(), new_org()
+    ingest(db, story(reference))
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        mine = story(org)
+        random.Random(n).shuffle(mine)
+        try:
+            Pipeline(db, None, 2, org).run([Record(f"index {i}", ev) for i, ev in enumerate(mine)])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert not errors, errors
+    assert snapshot(db, org) == snapshot(db, reference)
