@@ -5,6 +5,7 @@ around any entity. The shared path Cypher is in graph.fragments."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 from app.model.entities import ENTITY_LABELS, LOOKUP_KEYS, normalise_ip
 from app.model.intervals import span
@@ -99,8 +100,12 @@ def access_as_of(db: Database, organization: str, user_id: str, as_of_ms: int | 
 def access_path(db: Database, organization: str, user_id: str, resource_id: str,
                 as_of_ms: int | None = None) -> list[AccessPath]:
     """Why this user can reach that resource at the instant: every grant path; empty when none."""
-    found = read_paths(db, _ACCESS_AT, org=organization, uid=user_id, rid=resource_id, t=at(as_of_ms))
-    return [p for paths in found.values() for p in paths]
+    t = at(as_of_ms)
+    found = read_paths(db, _ACCESS_AT, org=organization, uid=user_id, rid=resource_id, t=t)
+    if not found:
+        return []
+    blocked = statuses_at(db, organization, [user_id], t)[user_id][1]
+    return [replace(p, blocked_by=blocked, effective=blocked is None) for paths in found.values() for p in paths]
 
 
 def access_diff(db: Database, organization: str, user_id: str, from_ms: int, to_ms: int) -> AccessDiff:

@@ -59,7 +59,7 @@ def test_a_suspended_account_is_entitled_but_blocked(db, org, client):
     q = """query($id: ID!, $sys: ID!, $at: DateTime) { user(id: $id) {
       status(asOf: $at) { status since byEvent } statusHistory { status }
       access(asOf: $at) { resource { id } status effective blockedBy }
-      accessPath(to: $sys, asOf: $at) { kind }
+      accessPath(to: $sys, asOf: $at) { kind effective blockedBy }
       accessDiff(from: "2021-06-15T00:00:00Z", to: "2021-06-25T00:00:00Z") { fromStatus toStatus } }
       system(id: $sys) { whoCanAccess(asOf: $at) { user { id } status effective blockedBy } } }"""
     before = data(client, key, q, {"id": JDOE, "sys": SYSTEM, "at": "2021-06-15T00:00:00Z"})
@@ -72,7 +72,7 @@ def test_a_suspended_account_is_entitled_but_blocked(db, org, client):
     assert [s["status"] for s in user["statusHistory"]] == ["active", "suspended"]
     assert user["access"] == [{"resource": {"id": SYSTEM}, "status": "suspended", "effective": False,
                                "blockedBy": "suspended"}]
-    assert user["accessPath"] == [{"kind": "group"}]  # still entitled: the path is shown
+    assert user["accessPath"] == [{"kind": "group", "effective": False, "blockedBy": "suspended"}]  # entitled
     assert user["accessDiff"] == {"fromStatus": "active", "toStatus": "suspended"}
     assert after["system"]["whoCanAccess"] == [{"user": {"id": JDOE}, "status": "suspended", "effective": False,
                                                 "blockedBy": "suspended"}]

@@ -84,6 +84,11 @@ class AccessPath:
     since: datetime = strawberry.field(description="since when every hop of this path has been valid together")
     until: Optional[datetime]
     hops: list[AccessHop]
+    blocked_by: Optional[str] = strawberry.field(default=None, description="from accessPath: the account was "
+                                                 "suspended, locked or deleted at that instant (else null)")
+    effective: Optional[bool] = strawberry.field(default=None, description="from accessPath: false when the "
+                                                 "account was blocked then; null elsewhere (see the enclosing "
+                                                 "result's `effective`)")
 
 
 @strawberry.type

@@ -77,6 +77,8 @@ class AccessPath:
     kind: str
     since: int
     until: int | None
+    blocked_by: str | None = None  # accessPath only: the account's blocking status at the instant
+    effective: bool | None = None  # accessPath only: not blocked (None where the enclosing result says)
 
 
 @dataclass(frozen=True, slots=True)
