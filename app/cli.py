@@ -188,6 +188,8 @@ def retention(ctx: click.Context, keep: str | None, dry_run: bool, orgs: tuple[s
     nodes, the temporal access edges (MEMBER_OF, HAS_ACCESS_TO, ASSOCIATED_WITH) and every association_change
     event whatever its age. The access intervals of a connection are recomputed from all of its association
     events whenever a new one arrives (late or out of order), so those events are kept; they are a small share.
+    So are the user lifecycle and status events (create, update, delete, suspend, lock, ...): a user's names over
+    time and account status are folded from them.
 
     Without --yes nothing is deleted: it prints what would go, per organization. Deletion runs in batches of one
     transaction each, so it may be interrupted and re-run. An old event delivered again after its deletion is
@@ -212,7 +214,8 @@ def retention(ctx: click.Context, keep: str | None, dry_run: bool, orgs: tuple[s
     verb = "would delete" if dry_run else "deleted"
     for res in results:
         click.echo(f"{res.organization}: {verb} {res.expired if dry_run else res.deleted} events; keeping "
-                   f"{res.kept} older association_change events (the access history is computed from them)")
+                   f"{res.kept} older association_change and user lifecycle events (access and identity history "
+                   "are computed from them)")
     if not results:
         click.echo("nothing is older than the window")
     elif dry_run:

@@ -282,21 +282,8 @@ CALL (u, res) {
 RETURN """ + HOPS + """ AS hops""",
     "accessHistory": """
 MATCH (u:User {organization: $org, id: $uid})
-CALL (u) {
-  MATCH (u)<-[:INITIATED_BY]-(e:Event)
-  WHERE e.ts >= $from AND e.ts < $to AND e.event_type IN $auth
-  RETURN e
-  UNION
-  MATCH (e:Event) USING INDEX e:Event(f_username)
-  WHERE e.f_username = toLower(u.username) AND e.organization = $org AND e.ts >= $from AND e.ts < $to AND e.event_type IN $auth
-    AND NOT EXISTS { (e)-[:INITIATED_BY]->(o:User) WHERE o <> u }
-  RETURN e
-  UNION
-  MATCH (e:Event) USING INDEX e:Event(f_initiated_by_username)
-  WHERE e.f_initiated_by_username = toLower(u.username) AND e.organization = $org AND e.ts >= $from AND e.ts < $to AND e.event_type IN $auth
-    AND NOT EXISTS { (e)-[:INITIATED_BY]->(o:User) WHERE o <> u }
-  RETURN e
-}
+MATCH (u)<-[:AUTHENTICATED_AS]-(e:Event)
+WHERE e.ts >= $from AND e.ts < $to AND e.event_type IN $auth
 OPTIONAL MATCH (e)-[:ACCESSED]->(x)
 WITH x, CASE WHEN x IS NULL THEN e.service END AS service, e
 RETURN x {.id, .name, .hostname, label: labels(x)[0]} AS resource, service, count(*) AS attempts,

@@ -5,6 +5,7 @@ around any entity. The shared path Cypher is in graph.fragments."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 from app.model.entities import ENTITY_LABELS, LOOKUP_KEYS, normalise_ip
 from app.model.intervals import span
@@ -14,6 +15,7 @@ from graph.db import Database
 from graph.fragments import (MAX_MEMBER_HOPS, at, must_ref, reach, read_paths, ref_map, sorted_items, started_before,
                              valid_at, with_events)
 from graph.lookup import find_by_id
+from graph.principals import statuses_at
 
 _ACCESS_AT = (
     "MATCH (u:User {organization: $org, id: $uid})"
@@ -87,15 +89,23 @@ def groups_as_of(db: Database, organization: str, user_id: str, as_of_ms: int | 
 def access_as_of(db: Database, organization: str, user_id: str, as_of_ms: int | None = None) -> list[EffectiveAccess]:
     """Every resource the user could reach at the instant, with all grant paths (direct, through user groups,
     nested groups, and system groups), each hop valid at that instant. One traversal."""
-    found = read_paths(db, _ACCESS_AT, org=organization, uid=user_id, rid=None, t=at(as_of_ms))
-    return [EffectiveAccess(ref, paths) for ref, paths in sorted_items(found)]
+    t = at(as_of_ms)
+    found = read_paths(db, _ACCESS_AT, org=organization, uid=user_id, rid=None, t=t)
+    if not found:
+        return []
+    status, blocked = statuses_at(db, organization, [user_id], t)[user_id]
+    return [EffectiveAccess(ref, paths, status, blocked, blocked is None) for ref, paths in sorted_items(found)]
 
 
 def access_path(db: Database, organization: str, user_id: str, resource_id: str,
                 as_of_ms: int | None = None) -> list[AccessPath]:
     """Why this user can reach that resource at the instant: every grant path; empty when none."""
-    found = read_paths(db, _ACCESS_AT, org=organization, uid=user_id, rid=resource_id, t=at(as_of_ms))
-    return [p for paths in found.values() for p in paths]
+    t = at(as_of_ms)
+    found = read_paths(db, _ACCESS_AT, org=organization, uid=user_id, rid=resource_id, t=t)
+    if not found:
+        return []
+    blocked = statuses_at(db, organization, [user_id], t)[user_id][1]
+    return [replace(p, blocked_by=blocked, effective=blocked is None) for paths in found.values() for p in paths]
 
 
 def access_diff(db: Database, organization: str, user_id: str, from_ms: int, to_ms: int) -> AccessDiff:
@@ -120,7 +130,9 @@ def access_diff(db: Database, organization: str, user_id: str, from_ms: int, to_
 
     gained = tuple(change(after[r], True) for r in sorted(after.keys() - before.keys(), key=ref_sort_key))
     lost = tuple(change(before[r], False) for r in sorted(before.keys() - after.keys(), key=ref_sort_key))
-    return AccessDiff(from_ms, to_ms, gained, lost)
+    status = statuses_at(db, organization, [user_id], from_ms)[user_id][0], \
+        statuses_at(db, organization, [user_id], to_ms)[user_id][0]
+    return AccessDiff(from_ms, to_ms, gained, lost, *status)
 
 
 def members_as_of(db: Database, organization: str, group_id: str, as_of_ms: int | None = None) -> list[GroupMember]:
@@ -140,8 +152,10 @@ def who_can_access(db: Database, organization: str, resource_id: str,
     found = find_by_id(db, organization, resource_id)
     if found is None:
         return []
-    paths = read_paths(db, _WHO_CAN_ACCESS[found.label], org=organization, rid=resource_id, t=at(as_of_ms))
-    return [PrincipalAccess(ref, p) for ref, p in sorted_items(paths)]
+    t = at(as_of_ms)
+    paths = read_paths(db, _WHO_CAN_ACCESS[found.label], org=organization, rid=resource_id, t=t)
+    status = statuses_at(db, organization, [ref.id for ref in paths], t)
+    return [PrincipalAccess(ref, p, *status[ref.id], status[ref.id][1] is None) for ref, p in sorted_items(paths)]
 
 
 

@@ -10,7 +10,7 @@ from app.model.entities import ENTITY_LABELS
 from app.model.events import SERVICE_NAMES
 from app.model.results import Accessor, AuditEntry, ResourceAccess, ref_sort_key, service_ref
 from graph.db import Database
-from graph.fragments import (AUTH_AGGREGATES, AUTH_FILTER, identity_key, ref_map, resolve_users, to_ref, user_auths,
+from graph.fragments import (AUTH_AGGREGATES, AUTH_FILTER, identity_key, ref_map, to_ref, user_auths,
                              time_window)
 from graph.lookup import find_by_id
 
@@ -44,8 +44,8 @@ RETURN {ref_map('x')} AS resource, service, {AUTH_AGGREGATES}
 """
 
 _WHO = f"""
-OPTIONAL MATCH (e)-[:INITIATED_BY]->(iu:User) WHERE iu.organization = $org
-WITH iu, coalesce(e.f_initiated_by_username, e.f_username) AS uname, e
+OPTIONAL MATCH (e)-[:AUTHENTICATED_AS]->(iu:User) WHERE iu.organization = $org
+WITH iu, coalesce(e.f_initiated_by_username, e.f_username, e.f_initiated_by_email) AS uname, e
 RETURN {ref_map('iu')} AS user, uname, {AUTH_AGGREGATES}
 """
 
@@ -113,7 +113,6 @@ def who_accessed(db: Database, organization: str, resource_id: str, from_ms: int
         rows = db.read(_WHO_USED_SERVICE, service=resource_id, **params)
     else:
         return []
-    resolve_users(db, organization, rows)
     merged: dict[str, dict[str, Any]] = {}
     for r in rows:
         key = identity_key(r)

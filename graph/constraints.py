@@ -10,6 +10,7 @@ STATEMENTS: list[str] = [
     "CREATE CONSTRAINT event_key IF NOT EXISTS FOR (e:Event) REQUIRE (e.organization, e.id) IS UNIQUE",
     "CREATE CONSTRAINT ip_key IF NOT EXISTS FOR (n:IPAddress) REQUIRE (n.organization, n.address) IS UNIQUE",
     "CREATE CONSTRAINT pair_key IF NOT EXISTS FOR (n:AccessPair) REQUIRE (n.organization, n.key) IS UNIQUE",
+    "CREATE CONSTRAINT identity_key IF NOT EXISTS FOR (n:Identity) REQUIRE (n.organization, n.kind, n.name) IS UNIQUE",
     "CREATE CONSTRAINT apikey_hash IF NOT EXISTS FOR (k:ApiKey) REQUIRE k.hash IS UNIQUE",
     "CREATE CONSTRAINT apikey_id IF NOT EXISTS FOR (k:ApiKey) REQUIRE k.id IS UNIQUE",
     "CREATE CONSTRAINT apikey_epoch_id IF NOT EXISTS FOR (n:ApiKeyEpoch) REQUIRE n.id IS UNIQUE",

@@ -101,37 +101,16 @@ AUTH_AGGREGATES = """count(e) AS attempts,
        collect(DISTINCT trim(e.f_client_ip)) AS client_ips"""
 
 def user_auths(imports: str, cond: str) -> str:
-    """A CALL yielding `e`, each authentication of the bound user `u` passing `cond`: by the INITIATED_BY edge,
-    or by username when the event names no other user. The unlabelled `e` and the index hints keep the planner
-    from scanning the organization's events by time instead (it cannot know a user's events are few while a
-    window may be wide); only events have INITIATED_BY edges."""
+    """A CALL yielding `e`, each authentication of the bound user `u` passing `cond`: the sign-ins resolved to the
+    user at ingest (AUTHENTICATED_AS, graph/resolution.py: by id, or by whoever held the name at that instant). The
+    unlabelled `e` keeps the planner from scanning the organization's events by time instead; only events have
+    AUTHENTICATED_AS edges."""
     cond = f"e.organization = $org AND e.event_type IN $auth AND {cond}"
-    other = "NOT EXISTS { (e)-[:INITIATED_BY]->(o:User) WHERE o.id <> u.id }"
     return f"""
 CALL ({imports}) {{
-  MATCH (u)<-[:INITIATED_BY]-(e) WHERE {cond}
-  RETURN e
-  UNION
-  MATCH (e:Event) USING INDEX e:Event(f_initiated_by_username)
-  WHERE e.f_initiated_by_username = toLower(u.username) AND {cond} AND {other}
-  RETURN e
-  UNION
-  MATCH (e:Event) USING INDEX e:Event(f_username)
-  WHERE e.f_username = toLower(u.username) AND {cond} AND {other}
+  MATCH (u)<-[:AUTHENTICATED_AS]-(e) WHERE {cond}
   RETURN e
 }}
-"""
-
-
-USERS_BY_NAME = f"""
-UNWIND $names AS n
-MATCH (u:User {{organization: $org, username: n}})
-RETURN n AS key, {ref_map('u')} AS user
-"""
-USERS_BY_NAME_CI = f"""
-MATCH (u:User {{organization: $org}}) WHERE toLower(u.username) IN $names
-RETURN toLower(u.username) AS key, {ref_map('u')} AS user
-ORDER BY u.id
 """
 
 
@@ -188,22 +167,6 @@ def paths_of(rows: list[dict[str, Any]], events: dict[str, EventRef]) -> dict[Re
 
 def sorted_items(paths: dict[Ref, list[AccessPath]]) -> list[tuple[Ref, tuple[AccessPath, ...]]]:
     return [(ref, tuple(paths[ref])) for ref in sorted(paths, key=ref_sort_key)]
-
-
-def resolve_users(db: Database, organization: str, rows: list[dict[str, Any]]) -> None:
-    """Give every row without an INITIATED_BY user the user its username names (row["user"] stays None for a
-    username nobody has). Exact match first (index), then case-insensitive for the rest."""
-    names = sorted({r["uname"] for r in rows if r.get("user") is None and r.get("uname")})
-    if not names:
-        return
-    found = {r["key"]: r["user"] for r in db.read(USERS_BY_NAME, org=organization, names=names)}
-    missing = [n for n in names if n not in found]
-    if missing:
-        for r in db.read(USERS_BY_NAME_CI, org=organization, names=missing):
-            found.setdefault(r["key"], r["user"])
-    for r in rows:
-        if r.get("user") is None and r.get("uname"):
-            r["user"] = found.get(r["uname"])
 
 
 def identity_key(row: dict[str, Any]) -> str:

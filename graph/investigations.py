@@ -14,13 +14,13 @@ from app.model.results import (AccessAfterRevocation, FailedLoginBurst, NewCount
                                ref_sort_key, service_ref)
 from graph.access import reach_windows
 from graph.db import Database
-from graph.fragments import (AUTH_FILTER, event_refs, identity_key, must_ref, ref_map, resolve_users, to_ref,
+from graph.fragments import (AUTH_FILTER, event_refs, identity_key, must_ref, ref_map, to_ref,
                              time_window, user_auths)
 
 _ORG_AUTH_EVENTS = f"""
 MATCH (e:Event)
 WHERE {AUTH_FILTER} AND e.f_success = $success
-OPTIONAL MATCH (e)-[:INITIATED_BY]->(iu:User) WHERE iu.organization = $org
+OPTIONAL MATCH (e)-[:AUTHENTICATED_AS]->(iu:User) WHERE iu.organization = $org
 RETURN e.id AS id, e.ts AS ts, e.service AS service, {ref_map('iu')} AS user,
        coalesce(e.f_initiated_by_username, e.f_username) AS uname, trim(e.f_client_ip) AS client_ip,
        toUpper(e.f_geoip_country_code) AS country
@@ -31,7 +31,7 @@ ORDER BY ts, id
 _SUCCESS_PAIRS = f"""
 MATCH (e:Event)
 WHERE {AUTH_FILTER} AND e.f_success = true
-OPTIONAL MATCH (e)-[:INITIATED_BY]->(iu:User) WHERE iu.organization = $org
+OPTIONAL MATCH (e)-[:AUTHENTICATED_AS]->(iu:User) WHERE iu.organization = $org
 OPTIONAL MATCH (e)-[:ACCESSED]->(x) WHERE x.organization = $org
 WITH iu, coalesce(e.f_initiated_by_username, e.f_username) AS uname, x,
      CASE WHEN x IS NULL THEN e.service END AS service, min(e.ts) AS first, max(e.ts) AS last
@@ -54,7 +54,7 @@ ORDER BY ts, id
 _FIRST_COUNTRY = f"""
 MATCH (e:Event)
 WHERE {AUTH_FILTER} AND e.f_success = true AND e.f_geoip_country_code IS NOT NULL
-OPTIONAL MATCH (e)-[:INITIATED_BY]->(iu:User) WHERE iu.organization = $org
+OPTIONAL MATCH (e)-[:AUTHENTICATED_AS]->(iu:User) WHERE iu.organization = $org
 WITH iu, coalesce(e.f_initiated_by_username, e.f_username) AS uname, toUpper(e.f_geoip_country_code) AS country,
      min(e.ts) AS first
 RETURN {ref_map('iu')} AS user, uname, country, first
@@ -64,7 +64,7 @@ _SUCCESS_AT = f"""
 UNWIND $rows AS r
 MATCH (e:Event {{organization: $org, ts: r.ts}})
 WHERE e.event_type IN $auth AND e.f_success = true AND toUpper(e.f_geoip_country_code) = r.country
-OPTIONAL MATCH (e)-[:INITIATED_BY]->(iu:User) WHERE iu.organization = $org
+OPTIONAL MATCH (e)-[:AUTHENTICATED_AS]->(iu:User) WHERE iu.organization = $org
 RETURN r.ts AS ts, r.country AS country, e.id AS id, {ref_map('iu')} AS user,
        coalesce(e.f_initiated_by_username, e.f_username) AS uname
 ORDER BY id
@@ -84,7 +84,6 @@ def _org_auths(db: Database, organization: str, success: bool, from_ms: int | No
                to_ms: int | None) -> list[dict[str, Any]]:
     rows = db.read(_ORG_AUTH_EVENTS, org=organization, auth=list(USER_AUTH_TYPES), success=success,
                    **time_window(from_ms, to_ms))
-    resolve_users(db, organization, rows)
     return rows
 
 
@@ -135,7 +134,6 @@ def access_after_revocation(db: Database, organization: str, from_ms: int | None
     window = time_window(from_ms, to_ms)
     auth = list(USER_AUTH_TYPES)
     rows = db.read(_SUCCESS_PAIRS, org=organization, auth=auth, **window)
-    resolve_users(db, organization, rows)
     pairs: dict[tuple[str, Ref], list[int]] = {}  # (user id, resource) -> [first, last] login time
     users: dict[str, Ref] = {}
     for r in rows:
@@ -185,7 +183,6 @@ def new_country_logins(db: Database, organization: str, from_ms: int | None = No
     counts: "never before" means since the first stored event."""
     window = time_window(from_ms, to_ms)
     rows = db.read(_FIRST_COUNTRY, org=organization, auth=list(USER_AUTH_TYPES), **{"from": LO, "to": window["to"]})
-    resolve_users(db, organization, rows)
     firsts: dict[str, dict[str, int]] = defaultdict(dict)
     who: dict[str, dict[str, Any]] = {}
     for r in rows:
@@ -204,7 +201,6 @@ def new_country_logins(db: Database, organization: str, from_ms: int | None = No
     probes = sorted({(first, country) for _, country, first, _ in candidates})
     hits = db.read(_SUCCESS_AT, org=organization, auth=list(USER_AUTH_TYPES),
                    rows=[{"ts": t, "country": c} for t, c in probes])
-    resolve_users(db, organization, hits)
     first_event: dict[tuple[str, str, int], str] = {}
     for h in hits:
         first_event.setdefault((identity_key(h), h["country"], h["ts"]), h["id"])

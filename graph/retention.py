@@ -8,6 +8,9 @@ What stays, so "who had access to what, when" stays answerable for any date:
     intervals from *all* its association events whenever a new one arrives (graph/write.py `_refold`), so deleting
     them would make a late event erase the history before it. They are a small share of all events, and keeping
     them is simpler and safer than a folded baseline that every refold would have to merge.
+  * every user lifecycle and status event (app.model.identity.STATUS_EVENT_TYPES: create, update, delete,
+    suspend, lock, ...), for the same reason: a user's name intervals are refolded from all of them
+    (graph/resolution.py), and the account status is derived from them.
 
 Deletion runs per organization in LIMITed batches, each its own transaction, so memory and transaction size stay
 bounded and an interrupted run simply continues on the next one. An event older than the window that is delivered
@@ -21,7 +24,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from app.model.identity import STATUS_EVENT_TYPES
 from graph.db import Database
+
+KEEP_TYPES = list(STATUS_EVENT_TYPES)  # what a user's names and status are folded from
 
 _UNITS_MS = {"h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000, "y": 365 * 86_400_000}
 _WINDOW = re.compile(r"^\s*(\d+)\s*([hdwy])\s*$", re.IGNORECASE)
@@ -30,11 +36,12 @@ _ORGS = "MATCH (o:Organization) RETURN DISTINCT o.organization AS organization O
 
 _COUNT = """
 MATCH (e:Event {organization: $org}) WHERE e.ts < $cutoff
-RETURN count(CASE WHEN e.assoc_pair IS NULL THEN 1 END) AS expired, count(e.assoc_pair) AS kept
+RETURN count(CASE WHEN e.assoc_pair IS NULL AND NOT e.event_type IN $keep THEN 1 END) AS expired,
+       count(CASE WHEN e.assoc_pair IS NOT NULL OR e.event_type IN $keep THEN 1 END) AS kept
 """
 
 _DELETE = """
-MATCH (e:Event {organization: $org}) WHERE e.ts < $cutoff AND e.assoc_pair IS NULL
+MATCH (e:Event {organization: $org}) WHERE e.ts < $cutoff AND e.assoc_pair IS NULL AND NOT e.event_type IN $keep
 WITH e LIMIT $limit
 DETACH DELETE e
 RETURN count(*) AS n
@@ -79,7 +86,7 @@ def plan(db: Database, cutoff: int, orgs: list[str] | None = None) -> list[OrgRe
     """What a run would delete, per organization (organizations with nothing old are left out)."""
     out = []
     for org in orgs if orgs is not None else organizations(db):
-        row = db.read(_COUNT, org=org, cutoff=cutoff)[0]
+        row = db.read(_COUNT, org=org, cutoff=cutoff, keep=KEEP_TYPES)[0]
         if row["expired"] or row["kept"]:
             out.append(OrgRetention(org, row["expired"], row["kept"]))
     return out
@@ -91,7 +98,7 @@ def apply(db: Database, cutoff: int, orgs: list[str] | None = None, batch: int =
     results = plan(db, cutoff, orgs)
     for res in results:
         while True:
-            n = db.write(_DELETE, org=res.organization, cutoff=cutoff, limit=batch)[0]["n"]
+            n = db.write(_DELETE, org=res.organization, cutoff=cutoff, limit=batch, keep=KEEP_TYPES)[0]["n"]
             res.deleted += n
             if progress and n:
                 progress(res.organization, n)

@@ -20,6 +20,7 @@ from app.model.entities import ENTITY_LABELS, NAME_PROPERTIES, KIND_PROPERTIES, 
 from app.model.events import Event, parse_event
 from app.model.jsonutil import loads
 from graph.db import Database
+from graph.resolution import resolve_batch
 
 NAME_KEYS = (*NAME_PROPERTIES, *KIND_PROPERTIES)  # what an entity node keeps, newest event first
 EVENT_RELS = ("INITIATED_BY", "TARGETS", "ACCESSED", "ASSOC_FROM", "ASSOC_TO")
@@ -169,6 +170,7 @@ def _write(tx: neo4j.ManagedTransaction, events: list[Event]) -> list[tuple[str,
         tx.run(_IP_NODES, rows=[{"organization": o, "address": a} for o, a in sorted(ips)]).consume()
         tx.run(_IP_EDGES, rows=ip_edges).consume()
 
+    resolve_batch(tx, new, token)  # who each sign-in is: graph/resolution.py
     touched = sorted({(ev.organization, pair) for ev in new if (pair := ev.node_properties().get("assoc_pair"))})
     if touched:
         _refold(tx, [{"organization": o, "key": k} for o, k in touched])

@@ -73,7 +73,8 @@ def snapshot(db: Database, org: str) -> dict[str, Any]:
     from app.model.events import ENTITY_LABELS
 
     # Label by label through each label's (organization, key) index: an unlabelled match would scan every node.
-    keyed = [(label, "id") for label in ("Event", *ENTITY_LABELS)] + [("IPAddress", "address"), ("AccessPair", "key")]
+    keyed = [(label, "id") for label in ("Event", *ENTITY_LABELS)] + [("IPAddress", "address"), ("AccessPair", "key"),
+                                                                  ("Identity", "name")]
     nodes: list[dict[str, Any]] = []
     rels: list[dict[str, Any]] = []
     for label, key in keyed:
@@ -81,8 +82,9 @@ def snapshot(db: Database, org: str) -> dict[str, Any]:
         nodes += db.read(f"{where} RETURN labels(a) AS labels, properties(a) AS props", org=org)
         rels += db.read(
             f"""{where} MATCH (a)-[r]->(b)
-               RETURN type(r) AS type, labels(a)[0] + ':' + coalesce(a.id, a.address) AS a,
-                      labels(b)[0] + ':' + coalesce(b.id, b.address) AS b, properties(r) AS props""",
+               RETURN type(r) AS type, labels(a)[0] + ':' + coalesce(a.id, a.address, a.kind + ':' + a.name) AS a,
+                      labels(b)[0] + ':' + coalesce(b.id, b.address, b.kind + ':' + b.name) AS b,
+                      properties(r) AS props""",
             org=org,
         )
     def norm(value: Any) -> Any:  # the organization id itself is neutralised, so two orgs' graphs compare

@@ -9,6 +9,7 @@ import random
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from app.model.jsonutil import loads
+from tests.identity_story import story as identity_story
 from tests.conftest import ENGINEERING, SLUCERO, ingest, new_org, sample_events, snapshot
 
 
@@ -26,7 +27,14 @@ def test_sample_builds_the_expected_graph(db, org):
         "MATCH (n {organization: $org}) WHERE NOT n:Event AND NOT n:AccessPair "
         "RETURN labels(n)[0] AS label, count(*) AS n", org=org)}
     assert labels == {"User": 1, "Admin": 1, "Group": 1, "Application": 1, "System": 1, "Organization": 1,
-                      "IPAddress": 3}
+                      "IPAddress": 3, "Identity": 1}
+    signins = db.read(  # every sign-in of the story belongs to slucero, by id or by the name slucero held then
+        """MATCH (e:Event {organization: $org})-[a:AUTHENTICATED_AS]->(u:User)
+           RETURN e.event_type AS t, a.by AS by, u.id AS user ORDER BY t""", org=org)
+    assert [(r["t"], r["by"]) for r in signins] == [
+        ("ldap_bind", "username"), ("login_attempt", "username"), ("radius_auth_attempt", "username"),
+        ("sso_auth", "id"), ("user_login_attempt", "id")]
+    assert {r["user"] for r in signins} == {SLUCERO}
     user = db.read("MATCH (u:User {organization: $org, id: $id}) RETURN u.username AS username", org=org, id=SLUCERO)
     assert user == [{"username": "slucero"}]
     group = db.read("MATCH (g:Group {organization: $org, id: $id}) RETURN g.name AS name, g.kind AS kind",
@@ -71,7 +79,8 @@ def test_duplicates_inside_one_batch_count_once(db, org):
 
 
 def _story(org: str) -> list[dict]:
-    """The sample plus a re-grant and a second removal, so a pair has several intervals."""
+    """The sample plus a re-grant and a second removal, so a pair has several intervals, and the identity story
+    (a rename, a reused username, sign-ins by name in other letter case), so names have several holders."""
     events = sample_events(org)
     extra = json.loads(json.dumps(events[2]))  # user -> Engineering add
     extra.update(id="a1" * 12, timestamp="2020-07-01T00:00:00Z")
@@ -79,7 +88,7 @@ def _story(org: str) -> list[dict]:
     extra2.update(id="a2" * 12, timestamp="2020-08-01T00:00:00.5Z")
     extra3 = json.loads(json.dumps(events[2]))  # a duplicate add while open: no new interval
     extra3.update(id="a3" * 12, timestamp="2020-07-15T00:00:00Z")
-    return events + [extra, extra2, extra3]
+    return events + [extra, extra2, extra3] + identity_story(org)
 
 
 @hsettings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -93,7 +102,8 @@ def test_any_arrival_order_gives_the_same_graph(db, seed, batch):
     ingest(db, events, batch_size=batch)
     assert snapshot(db, org) == snapshot(db, reference_org)
     intervals = db.read(
-        "MATCH (:User {organization: $org})-[r:MEMBER_OF]->() RETURN r.since AS s, r.until AS u ORDER BY s", org=org)
+        "MATCH (:User {organization: $org, id: $u})-[r:MEMBER_OF]->() RETURN r.since AS s, r.until AS u ORDER BY s",
+        org=org, u=SLUCERO)
     assert intervals == [
         {"s": ms("2020-06-05T16:01:12.004Z"), "u": ms("2020-06-20T11:00:00Z")},
         {"s": ms("2020-07-01T00:00:00Z"), "u": ms("2020-08-01T00:00:00.5Z")},

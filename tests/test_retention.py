@@ -96,7 +96,7 @@ def test_dry_run_changes_nothing(db: Database, org: str) -> None:
     ingest(db, old + recent)
     before = (event_ids(db, org), entities(db, org), intervals(db, org))
     out = run("retention", "--keep", "90d", "--organization", org).output
-    assert f"{org}: would delete 4 events; keeping 3 older association_change events" in out
+    assert f"{org}: would delete 4 events; keeping 3 older association_change and user lifecycle events" in out
     assert "nothing was deleted" in out
     assert (event_ids(db, org), entities(db, org), intervals(db, org)) == before
 

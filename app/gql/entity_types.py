@@ -64,6 +64,18 @@ class User(_Base, Entity):
     email: Optional[str]
 
 
+    @strawberry.field(description="The account's status at that instant (now by default): active, suspended, "
+                                  "locked or deleted; null before the account was created.")
+    async def status(self, info: Info[Context, None], as_of: Optional[datetime] = None) -> Optional[tv.AccountStatus]:
+        ctx = info.context
+        span = await ctx.run(graph.status_as_of, ctx.db, ctx.org, self._node.id, optional_ms(as_of))
+        return None if span is None else tv.account_status(span)
+
+    @strawberry.field(description="Every span of the account's status, oldest first, from its own events.")
+    async def status_history(self, info: Info[Context, None]) -> list[tv.AccountStatus]:
+        ctx = info.context
+        return [tv.account_status(s) for s in await ctx.run(graph.status_history, ctx.db, ctx.org, self._node.id)]
+
     @strawberry.field(description="The user's story in order: created, updated (with changes), suspended, "
                                   "password/MFA, group and resource associations, deleted; who did it, from where.")
     async def lifecycle(self, info: Info[Context, None], from_: Annotated[Optional[datetime], strawberry.argument(

@@ -19,6 +19,7 @@ from app.model import results as t
 from app.model.entities import ENTITY_LABELS
 from app.gql.context import Context
 from app.gql.event_types import EntityType
+from app.model.intervals import LO
 from app.model.times import ms_to_dt
 
 TIME_FIELDS = {"ts", "since", "until", "first_seen", "last_seen", "last_success", "start", "end", "at", "from_ms",
@@ -83,12 +84,22 @@ class AccessPath:
     since: datetime = strawberry.field(description="since when every hop of this path has been valid together")
     until: Optional[datetime]
     hops: list[AccessHop]
+    blocked_by: Optional[str] = strawberry.field(default=None, description="from accessPath: the account was "
+                                                 "suspended, locked or deleted at that instant (else null)")
+    effective: Optional[bool] = strawberry.field(default=None, description="from accessPath: false when the "
+                                                 "account was blocked then; null elsewhere (see the enclosing "
+                                                 "result's `effective`)")
 
 
 @strawberry.type
 class EffectiveAccess:
     resource: ObjectRef
     paths: list[AccessPath]
+    status: Optional[str] = strawberry.field(description="the account's status at that instant: active, suspended, "
+                                             "locked or deleted (null before the account was created)")
+    blocked_by: Optional[str] = strawberry.field(description="why the access is not effective (the account was "
+                                                 "suspended, locked or deleted then); null when it is")
+    effective: bool = strawberry.field(description="entitled and usable: false for a blocked account")
 
 
 @strawberry.type
@@ -111,6 +122,11 @@ class GroupMember:
 class PrincipalAccess:
     user: ObjectRef
     paths: list[AccessPath]
+    status: Optional[str] = strawberry.field(description="the account's status at that instant: active, suspended, "
+                                             "locked or deleted (null before the account was created)")
+    blocked_by: Optional[str] = strawberry.field(description="why the access is not effective (the account was "
+                                                 "suspended, locked or deleted then); null when it is")
+    effective: bool = strawberry.field(description="entitled and usable: false for a blocked account")
 
 
 @strawberry.type
@@ -126,6 +142,27 @@ class AccessDiff:
     to: datetime
     gained: list[AccessChange]
     lost: list[AccessChange]
+    from_status: Optional[str] = strawberry.field(description="the account's status at `from`")
+    to_status: Optional[str] = strawberry.field(description="the account's status at `to`")
+
+
+@strawberry.type(description="A span of an account's status: active, suspended, locked or deleted.")
+class AccountStatus:
+    status: str
+    since: Optional[datetime] = strawberry.field(description="null: since before any stored event")
+    until: Optional[datetime]
+    by_event: Optional[strawberry.ID] = strawberry.field(description="the event that set it (null: from the start)")
+
+
+@strawberry.type(description="A name sign-ins used that no account held at their instant.")
+class UnresolvedIdentity:
+    kind: str = strawberry.field(description="username or email")
+    name: str = strawberry.field(description="lower-cased")
+    attempts: int
+    failures: int
+    first_seen: datetime
+    last_seen: datetime
+    services: list[str]
 
 
 @strawberry.type
@@ -241,7 +278,15 @@ TYPES: dict[type, Any] = {
     t.Association: Association, t.AuditEntry: AuditEntry, t.ResourceAccess: ResourceAccess, t.Accessor: Accessor,
     t.FailedLoginBurst: FailedLoginBurst, t.RevocationReason: RevocationReason,
     t.AccessAfterRevocation: AccessAfterRevocation, t.NewCountryLogin: NewCountryLogin, t.Neighbour: Neighbour,
+    t.UnresolvedIdentity: UnresolvedIdentity,
 }
+
+
+def account_status(span: Any) -> AccountStatus:
+    """An app.model.identity.StatusSpan (its unbounded start is null here)."""
+    since = None if span.since <= LO else ms_to_dt(span.since)
+    return AccountStatus(status=span.status, since=since, until=None if span.until is None else ms_to_dt(span.until),
+                         by_event=None if span.by_event is None else strawberry.ID(span.by_event))
 
 
 def _plan(src: type) -> tuple[type, tuple[tuple[str, str, int], ...]]:

@@ -156,7 +156,16 @@ class Query(ConsoleQuery):
 
     @strawberry.field
     async def user(self, info: Info[Context, None], id: Optional[strawberry.ID] = None,
-                   username: Optional[str] = None, email: Optional[str] = None) -> Optional[User]:
+                   username: Optional[str] = None, email: Optional[str] = None,
+                   as_of: Annotated[Optional[datetime], strawberry.argument(
+                       description="with username or email: whoever held that name (any letter case) at that "
+                                   "instant; now by default")] = None) -> Optional[User]:
+        if id is None and (username or email):
+            ctx = info.context
+            kind, name = ("username", username) if username else ("email", email)
+            held = await ctx.run(graph.holder_of, ctx.db, ctx.org, kind, name, optional_ms(as_of))
+            if held is not None or as_of is not None:
+                return None if held is None else await _entity(info, "User", id=held)  # type: ignore[return-value]
         return await _entity(info, "User", id=id, username=username, email=email)  # type: ignore[return-value]
 
     @strawberry.field
@@ -195,6 +204,17 @@ class Query(ConsoleQuery):
         ctx = info.context
         return tv.convert(await ctx.run(graph.failed_login_bursts, ctx.db, ctx.org, _interval(window)[1],
                                         threshold, optional_ms(from_), optional_ms(to)))
+
+    @strawberry.field(description="Names sign-ins in the window used that no account held at their instant "
+                                  "(unknown, deleted or renamed-away accounts), with counts.")
+    async def unresolved_identities(self, info: Info[Context, None], from_: Annotated[
+            Optional[datetime], strawberry.argument(name="from")] = None, to: Optional[datetime] = None,
+            first: int = 100) -> list[tv.UnresolvedIdentity]:
+        if not 1 <= first <= 10_000:
+            raise FilterError("first: must be between 1 and 10000")
+        ctx = info.context
+        return tv.convert(await ctx.run(graph.unresolved_identities, ctx.db, ctx.org, optional_ms(from_),
+                                        optional_ms(to), first))
 
     @strawberry.field(description="Successful logins to a resource after the user's path to it ended, or after "
                                   "the user was suspended or deleted.")

@@ -77,14 +77,20 @@ class AccessPath:
     kind: str
     since: int
     until: int | None
+    blocked_by: str | None = None  # accessPath only: the account's blocking status at the instant
+    effective: bool | None = None  # accessPath only: not blocked (None where the enclosing result says)
 
 
 @dataclass(frozen=True, slots=True)
 class EffectiveAccess:
-    """A resource the user could reach, with every grant path."""
+    """A resource the user could reach, with every grant path. `status` is the account's at that instant; access
+    of a suspended, locked or deleted account is entitled but not effective (`blocked_by` says why)."""
 
     resource: Ref
     paths: tuple[AccessPath, ...]
+    status: str | None = None
+    blocked_by: str | None = None
+    effective: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +115,14 @@ class GroupMember:
 
 @dataclass(frozen=True, slots=True)
 class PrincipalAccess:
-    """A user who could reach a resource, with every grant path."""
+    """A user who could reach a resource, with every grant path (`status`, `blocked_by`, `effective`: as for
+    EffectiveAccess)."""
 
     user: Ref
     paths: tuple[AccessPath, ...]
+    status: str | None = None
+    blocked_by: str | None = None
+    effective: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +141,21 @@ class AccessDiff:
     to_ms: int
     gained: tuple[AccessChange, ...]
     lost: tuple[AccessChange, ...]
+    from_status: str | None = None  # the account's status at each instant
+    to_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnresolvedIdentity:
+    """A name sign-ins used that no account held at their instants (unknown, deleted, renamed away)."""
+
+    kind: str  # username | email
+    name: str
+    attempts: int
+    failures: int
+    first_seen: int
+    last_seen: int
+    services: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,246 @@
+"""Identity at ingest: who each sign-in belongs to, resolved into the graph inside the batch's transaction.
+
+    (:Identity {organization, kind, name})-[:HELD_BY {organization, since, until, by_event, ended_by_event}]->(:User)
+    (e:Event)-[:NAMED {rank}]->(:Identity)            every name a sign-in uses for its principal (never changes)
+    (e:Event)-[:AUTHENTICATED_AS {by, name}]->(:User)  the resolved principal: by 'id' (initiated_by named the
+                                                       user's id) or by 'username' / 'email' (who held that name
+                                                       at the event's instant)
+
+Order-independent like the access intervals (graph/write.py): a user's HELD_BY intervals are refolded from all the
+user's lifecycle events (app/model/identity.fold_names) whenever one of them arrives, and every sign-in NAMED with
+a name whose intervals changed is resolved again. Users, then identities, are locked (a write to the node) in a
+fixed order before they are read, so two writers of one name take turns.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import neo4j
+
+from app.model.audit import USER_AUTH_TYPES
+from app.model.events import Event
+from app.model.identity import (KINDS, LIFECYCLE_TYPES, Held, direct_user, fold_names, lifecycle_facts, norm,
+                                principal_names, resolve)
+from app.model.jsonutil import loads
+
+_LOCK_USERS = """
+UNWIND $users AS u
+MATCH (n:User {organization: u.organization, id: u.id})
+SET n.lock = $token
+"""
+
+_LOCK_IDENTITIES = """
+UNWIND $names AS i
+MERGE (n:Identity {organization: i.organization, kind: i.kind, name: i.name})
+SET n.lock = $token
+"""
+
+_NAMED = """
+UNWIND $rows AS r
+MATCH (e:Event {organization: r.organization, id: r.event})
+MATCH (i:Identity {organization: r.organization, kind: r.kind, name: r.name})
+CREATE (e)-[:NAMED {rank: r.rank}]->(i)
+"""
+
+_DIRECT = """
+UNWIND $rows AS r
+MATCH (e:Event {organization: r.organization, id: r.event})
+MATCH (u:User {organization: r.organization, id: r.user})
+CREATE (e)-[:AUTHENTICATED_AS {by: 'id'}]->(u)
+"""
+
+# Users whose observed name is not (yet) one of their identities: their fallback name may have changed.
+_UNKNOWN_NAMES = """
+UNWIND $obs AS o
+MATCH (u:User {organization: o.organization, id: o.id})
+WHERE NOT EXISTS { (u)<-[:HELD_BY]-(:Identity {organization: o.organization, kind: o.kind, name: o.name}) }
+RETURN DISTINCT o.organization AS organization, o.id AS id
+"""
+
+_USER_STATE = f"""
+UNWIND $users AS x
+MATCH (u:User {{organization: x.organization, id: x.id}})
+RETURN x.organization AS organization, x.id AS id, u.username AS username, u.email AS email,
+  COLLECT {{ MATCH (u)<-[:TARGETS]-(e) WHERE e.organization = x.organization AND e.event_type IN {list(LIFECYCLE_TYPES)}
+             RETURN [e.ts, e.id, e.event_type, e.raw] }} AS events,
+  COLLECT {{ MATCH (u)<-[h:HELD_BY]-(i:Identity) WHERE h.organization = x.organization
+             RETURN [i.kind, i.name, h.since, h.until, h.by_event, h.ended_by_event] }} AS held
+"""
+
+_DELETE_HELD = """
+UNWIND $users AS x
+MATCH (:User {organization: x.organization, id: x.id})<-[h:HELD_BY]-(:Identity)
+DELETE h
+"""
+
+_CREATE_HELD = """
+UNWIND $rows AS r
+MATCH (u:User {organization: r.organization, id: r.user})
+MERGE (i:Identity {organization: r.organization, kind: r.kind, name: r.name})
+CREATE (i)-[:HELD_BY {organization: r.organization, since: r.since, until: r.until, by_event: r.by_event,
+                      ended_by_event: r.ended_by}]->(u)
+"""
+
+_NAMED_EVENTS = """
+UNWIND $names AS n
+MATCH (:Identity {organization: n.organization, kind: n.kind, name: n.name})<-[:NAMED]-(e)
+WITH DISTINCT e
+RETURN e.organization AS organization, e.id AS id, e.ts AS ts,
+       COLLECT { MATCH (e)-[r:NAMED]->(i:Identity) RETURN [r.rank, i.kind, i.name] } AS names,
+       COLLECT { MATCH (e)-[a:AUTHENTICATED_AS]->(u:User) RETURN [u.id, a.by, a.name] } AS current
+"""
+
+_HOLDERS = """
+UNWIND $names AS n
+MATCH (:Identity {organization: n.organization, kind: n.kind, name: n.name})-[h:HELD_BY]->(u:User)
+RETURN n.organization AS organization, n.kind AS kind, n.name AS name, h.since AS since, h.until AS until, u.id AS user
+"""
+
+_UNLINK = """
+UNWIND $rows AS r
+MATCH (:Event {organization: r.organization, id: r.event})-[a:AUTHENTICATED_AS]->()
+DELETE a
+"""
+
+_LINK = """
+UNWIND $rows AS r
+MATCH (e:Event {organization: r.organization, id: r.event})
+MATCH (u:User {organization: r.organization, id: r.user})
+CREATE (e)-[:AUTHENTICATED_AS {by: r.kind, name: r.name}]->(u)
+"""
+
+Name = tuple[str, str, str]  # (organization, kind, name)
+
+
+def _user_refs(ev: Event) -> list[Any]:
+    refs = [ev.initiator, ev.target]
+    if ev.connection is not None:
+        refs += [ev.connection.a, ev.connection.b]
+    return [r for r in refs if r is not None and r.label == "User"]
+
+
+def _as_rows(names: set[Name]) -> list[dict[str, str]]:
+    return [{"organization": o, "kind": k, "name": n} for o, k, n in sorted(names)]
+
+
+def resolve_batch(tx: neo4j.ManagedTransaction, new: list[Event], token: str) -> None:
+    """Link the batch's sign-ins to their users, refold the name history of users the batch says something about,
+    and re-resolve every stored sign-in naming a name whose history changed."""
+    direct, named_rows, mentioned = [], [], set()
+    lifecycle_users: set[tuple[str, str]] = set()
+    observed: set[tuple[str, str, str, str]] = set()
+    for ev in new:
+        org = ev.organization
+        if ev.event_type in USER_AUTH_TYPES:
+            uid = direct_user(ev.raw)
+            if uid is not None:
+                direct.append({"organization": org, "event": ev.id, "user": uid})
+            else:
+                for rank, (kind, name) in enumerate(principal_names(ev.raw)):
+                    named_rows.append({"organization": org, "event": ev.id, "kind": kind, "name": name, "rank": rank,
+                                       "ts": ev.ts})
+                    mentioned.add((org, kind, name))
+        facts = lifecycle_facts(ev.event_type, ev.raw)
+        if facts is not None:
+            lifecycle_users.add((org, ev.raw["resource"]["id"]))
+            for kind, name in facts["names"].items():
+                mentioned.add((org, kind, name))
+            for kind, pair in facts["renames"].items():
+                mentioned.update((org, kind, n) for n in pair if n)
+        for ref in _user_refs(ev):
+            for kind in KINDS:
+                if (name := norm(ref.props.get(kind))):
+                    observed.add((org, ref.id, kind, name))
+    if not (direct or named_rows or lifecycle_users or observed):
+        return
+    obs = [{"organization": o, "id": i, "kind": k, "name": n} for o, i, k, n in sorted(observed)]
+    refold = set(lifecycle_users)
+    if obs:
+        refold |= {(r["organization"], r["id"]) for r in tx.run(_UNKNOWN_NAMES, obs=obs)}
+    users = [{"organization": o, "id": i} for o, i in sorted(refold)]
+    if users:  # lock order: users, then names, each sorted
+        tx.run(_LOCK_USERS, users=users, token=token).consume()
+    locked = set(mentioned)
+    if locked:
+        tx.run(_LOCK_IDENTITIES, names=_as_rows(locked), token=token).consume()
+    if named_rows:
+        tx.run(_NAMED, rows=named_rows).consume()
+    if direct:
+        tx.run(_DIRECT, rows=direct).consume()
+    changed = _refold(tx, users) if users else set()
+    extra = changed - locked
+    if extra:
+        tx.run(_LOCK_IDENTITIES, names=_as_rows(extra), token=token).consume()
+    _relink(tx, changed, named_rows)
+
+
+def _refold(tx: neo4j.ManagedTransaction, users: list[dict[str, str]]) -> set[Name]:
+    """Rewrite the HELD_BY intervals of users whose history now folds differently; the names that changed."""
+    changed: set[Name] = set()
+    rewrite, rows = [], []
+    for rec in tx.run(_USER_STATE, users=users):
+        org, uid = rec["organization"], rec["id"]
+        facts = []
+        for ts, eid, etype, raw in rec["events"]:
+            f = lifecycle_facts(etype, loads(raw))
+            if f is not None:
+                facts.append((ts, eid, f))
+        held = fold_names(facts, {"username": rec["username"], "email": rec["email"]})
+        stored = [Held(*h) for h in rec["held"]]
+        if _key(held) == _key(stored):
+            continue
+        rewrite.append({"organization": org, "id": uid})
+        changed |= {(org, h.kind, h.name) for h in [*held, *stored]}
+        rows += [{"organization": org, "user": uid, "kind": h.kind, "name": h.name, "since": h.since,
+                  "until": h.until, "by_event": h.by_event, "ended_by": h.ended_by} for h in held]
+    if rewrite:
+        tx.run(_DELETE_HELD, users=rewrite).consume()
+        rows.sort(key=lambda r: (r["organization"], r["kind"], r["name"], r["user"], r["since"]))
+        if rows:
+            tx.run(_CREATE_HELD, rows=rows).consume()
+    return changed
+
+
+def _key(held: list[Held]) -> list[tuple[Any, ...]]:
+    return sorted((h.kind, h.name, h.since, -1 if h.until is None else h.until, h.by_event or "", h.ended_by or "")
+                  for h in held)
+
+
+def _relink(tx: neo4j.ManagedTransaction, names: set[Name], fresh: list[dict[str, Any]]) -> None:
+    """Resolve every stored sign-in NAMED with one of `names` (their history changed) and the batch's own `fresh`
+    NAMED rows against the current intervals; rewrite the links that differ."""
+    events = list(tx.run(_NAMED_EVENTS, names=_as_rows(names))) if names else []
+    seen = {(e["organization"], e["id"]) for e in events}
+    by_event: dict[tuple[str, str], list[list[Any]]] = defaultdict(list)
+    ts = {}
+    for r in fresh:
+        if (r["organization"], r["event"]) not in seen:
+            by_event[(r["organization"], r["event"])].append([r["rank"], r["kind"], r["name"]])
+            ts[(r["organization"], r["event"])] = r["ts"]
+    events += [{"organization": o, "id": i, "ts": ts[(o, i)], "names": ns, "current": []}
+               for (o, i), ns in by_event.items()]
+    if not events:
+        return
+    all_names = {(e["organization"], k, n) for e in events for _, k, n in e["names"]}
+    holders: dict[tuple[str, str, str], list[tuple[int, int | None, str]]] = defaultdict(list)
+    for h in tx.run(_HOLDERS, names=_as_rows(all_names)):
+        holders[(h["organization"], h["kind"], h["name"])].append((h["since"], h["until"], h["user"]))
+    unlink, link = [], []
+    for e in events:
+        org = e["organization"]
+        ranked = [(k, n) for _, k, n in sorted(e["names"])]
+        scoped = {(k, n): holders.get((org, k, n), []) for k, n in ranked}
+        found = resolve(e["ts"], ranked, scoped)
+        want = [[found[0], found[1], found[2]]] if found else []
+        if sorted(e["current"]) == want:
+            continue
+        if e["current"]:
+            unlink.append({"organization": org, "event": e["id"]})
+        if found:
+            link.append({"organization": org, "event": e["id"], "user": found[0], "kind": found[1], "name": found[2]})
+    if unlink:
+        tx.run(_UNLINK, rows=unlink).consume()
+    if link:
+        tx.run(_LINK, rows=link).consume()
