@@ -252,11 +252,15 @@ class _Done(list):
     def consume(self) -> None:
         return None
 
+    def single(self, strict: bool = False) -> Any:
+        return self[0] if self else None
+
 
 def _query_name(query: str) -> str:
     """A short name for a statement of graph/ingest.py or of the baseline, for the per-statement table."""
     text = " ".join(ln.strip() for ln in query.strip().splitlines())
-    named = (("MERGE (e:Event", "events"), ("MERGE (n:Organization {organization: o", "organizations"),
+    named = (("CREATE (e:Event", "events + links"), ("MATCH (e:Event {organization: k.", "duplicate check"),
+             ("CALL () { UNWIND $orgs", "nodes (org, entities, ips)"), ("MERGE (e:Event", "events"), ("MERGE (n:Organization {organization: o", "organizations"),
              ("MERGE (a:AccessPair", "pair locks"), ("MATCH (e:Event {organization: p.", "pair events (refold read)"),
              ("MERGE (ip:IPAddress", "ip addresses + links"), ("MERGE (:IPAddress", "ip addresses"),
              ("CREATE (e)-[:FROM_IP]", "ip links"))
@@ -300,6 +304,9 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     enricher = Enricher(args.geoip_db)
     n = 0
     out: dict[str, Any] = {"phase": args.child}
+    args.child, _, size = args.child.partition("+b")  # e.g. pipeline+b5000: this phase with batches of 5,000
+    if size:
+        args.batch_size = int(size)
     statements: dict[str, list[float]] = {}
     profiler = None
     if args.profile:
@@ -502,8 +509,9 @@ def parent(args: argparse.Namespace) -> int:
 
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     for p in phases:
-        if p.split("@")[0] not in ("python", "pipeline", "baseline", "floor", "overlap"):
-            sys.exit(f"unknown phase {p!r}: use python, pipeline, pipeline@REV, baseline, floor, overlap")
+        if p.split("+b")[0].split("@")[0] not in ("python", "pipeline", "baseline", "floor", "overlap"):
+            sys.exit(f"unknown phase {p!r}: use python, pipeline, pipeline@REV, baseline, floor, overlap, "
+                     "each optionally +bN (batch size N)")
     if any(p != "python" for p in phases) and not _port_free(args.port):
         sys.exit(f"port {args.port} is taken: pass --port with a free one")
     tmp = Path(tempfile.mkdtemp(prefix="insightgraph-bench-")) if args.home is None else args.home
@@ -600,7 +608,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
             continue
         for r in results:
             name = r["phase"]
-            if name.split("@")[0] in ("pipeline", "overlap"):
+            if name.split("+b")[0].split("@")[0] in ("pipeline", "overlap"):
                 ratio = r["rate"] / by[ref]["rate"]
                 cpu_ratio = _cpu_per_event(by[ref]) / _cpu_per_event(r)
                 print(f"{name} / {ref} = {ratio:.2f}x by wall time" + ("   (target >= 0.90x)" if ref == "baseline"
@@ -648,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
                          "them up")
     ap.add_argument("--phases", default="python,pipeline,baseline,floor",
                     help="comma-separated, run in this order; pipeline@REV writes with graph/write.py of a git "
-                         "revision (an A/B in the same run)")
+                         "revision (an A/B in the same run); +bN after a phase: batches of N for that phase")
     ap.add_argument("--port", type=int, default=7699, help="Bolt port of the bench's own Neo4j")
     ap.add_argument("--heap", default="2g", help="Neo4j JVM heap")
     ap.add_argument("--pagecache", default="2g", help="Neo4j page cache")
