@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from functools import lru_cache
 from typing import Any
 
 import neo4j
@@ -48,38 +47,36 @@ CALL (e, r) {
 """
 
 
-_SETS = "\n".join(  # keep per name property the value of the newest event that carried it (`at`: its order key)
-    f"  FOREACH (_ IN CASE WHEN r.at.{k} IS NOT NULL AND r.at.{k} >= coalesce(n.{k}_at, '') THEN [1] ELSE [] END"
-    f" | SET n.{k} = r.props.{k}, n.{k}_at = r.at.{k})"
-    for k in NAME_KEYS
-)
-
-
-@lru_cache(maxsize=256)
-def _nodes_query(labels: tuple[str, ...]) -> str:
-    """One statement (one round trip) that MERGEs a batch's organizations, its entities of each label present
-    (parameter `$e<i>` holds label i's rows, one per entity, in a fixed order so concurrent writers lock alike) and
-    its IP addresses, returning [organization, key, element id] per entity and per address. Properties are
-    written only when they change; labels are whitelisted."""
-    assert all(label in ENTITY_LABELS for label in labels)
-    calls = "\n".join(f"""CALL () {{
-  UNWIND $e{i} AS r
-  MERGE (n:{label} {{organization: r.organization, id: r.id}})
-{_SETS}
-  RETURN collect([r.organization, r.id, elementId(n)]) AS n{i}
-}}""" for i, label in enumerate(labels))
-    found = " + ".join([f"[x IN n{i} | ['{label}'] + x]" for i, label in enumerate(labels)] or ["[]"])
+def _entity_query(label: str) -> str:
+    """MERGE a batch's entities of one label (one row each), keeping per name property the value of the newest
+    event that carried it (`at` holds that event's order key per property). Properties are written only when they
+    change. The label is whitelisted."""
+    assert label in ENTITY_LABELS
+    sets = "\n".join(
+        f"FOREACH (_ IN CASE WHEN r.at.{k} IS NOT NULL AND r.at.{k} >= coalesce(n.{k}_at, '') THEN [1] ELSE [] END"
+        f" | SET n.{k} = r.props.{k}, n.{k}_at = r.at.{k})"
+        for k in NAME_KEYS
+    )
     return f"""
-CALL () {{ UNWIND $orgs AS o MERGE (:Organization {{organization: o, id: o}}) }}
-{calls}
-CALL () {{
-  UNWIND $ips AS r
-  MERGE (ip:IPAddress {{organization: r.organization, address: r.address}})
-  RETURN collect(['', r.organization, r.address, elementId(ip)]) AS ips
-}}
-RETURN {found} + ips AS nodes
+UNWIND $rows AS r
+MERGE (n:{label} {{organization: r.organization, id: r.id}})
+{sets}
+RETURN r.organization AS organization, r.id AS id, elementId(n) AS node
 """
 
+
+_ENTITY_QUERIES = {label: _entity_query(label) for label in ENTITY_LABELS}
+
+_IP_NODES = """
+UNWIND $rows AS r
+MERGE (ip:IPAddress {organization: r.organization, address: r.address})
+RETURN r.organization AS organization, r.address AS address, elementId(ip) AS node
+"""
+
+_ORG_QUERY = """
+UNWIND $orgs AS o
+MERGE (n:Organization {organization: o, id: o})
+"""
 
 _LOCK_PAIRS = """
 UNWIND $pairs AS p
@@ -158,15 +155,17 @@ def _write(tx: neo4j.ManagedTransaction, events: list[Event]) -> list[tuple[str,
             ips.add((ev.organization, address))
             mine.append(("FROM_IP", ("", ev.organization, address)))
         links.append(mine)
+    tx.run(_ORG_QUERY, orgs=sorted({ev.organization for ev in new})).consume()
     by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (label, _, _), row in sorted(entities.items()):  # a fixed lock order across concurrent writers
         by_label[label].append(row)
-    labels = tuple(sorted(by_label))
-    params = {f"e{i}": by_label[label] for i, label in enumerate(labels)}
-    params["orgs"] = sorted({ev.organization for ev in new})
-    params["ips"] = [{"organization": o, "address": a} for o, a in sorted(ips)]
-    found = tx.run(_nodes_query(labels), **params).single(strict=True)["nodes"]
-    node = {(label, org, key): element_id for label, org, key, element_id in found}  # valid in this transaction
+    node: dict[tuple[str, str, str], str] = {}  # node key -> element id, valid inside this transaction
+    for label in sorted(by_label):
+        for rec in tx.run(_ENTITY_QUERIES[label], rows=by_label[label]):
+            node[(label, rec["organization"], rec["id"])] = rec["node"]
+    if ips:
+        for rec in tx.run(_IP_NODES, rows=[{"organization": o, "address": a} for o, a in sorted(ips)]):
+            node[("", rec["organization"], rec["address"])] = rec["node"]
     rows = [{"props": ev.node_properties(), "links": [(rel, node[key]) for rel, key in mine]}
             for ev, mine in zip(new, links)]
     tx.run(_WRITE_EVENTS, rows=rows).consume()
