@@ -25,13 +25,27 @@ from graph.resolution import resolve_batch
 NAME_KEYS = (*NAME_PROPERTIES, *KIND_PROPERTIES)  # what an entity node keeps, newest event first
 EVENT_RELS = ("INITIATED_BY", "TARGETS", "ACCESSED", "ASSOC_FROM", "ASSOC_TO")
 
+_PRESENT = """
+UNWIND $keys AS k
+MATCH (e:Event {organization: k.organization, id: k.id})
+RETURN k.organization AS organization, k.id AS id
+"""  # the cheap duplicate check: one index seek per event, no write, no lock
+
+# Events are CREATEd (not MERGEd) after _PRESENT, each with its links in the same row: the entity and IP nodes
+# were merged first and their element ids come along, so no statement re-seeks the events it just wrote. A
+# concurrent writer storing the same event in between makes the event_key constraint refuse this transaction;
+# write_batch then reruns it, and _PRESENT sees that event.
 _WRITE_EVENTS = """
 UNWIND $rows AS r
-MERGE (e:Event {organization: r.organization, id: r.id})
-ON CREATE SET e += r.props, e.batch = $token, e.ingested = timestamp()
-WITH e, r WHERE e.batch <> $token
-RETURN r.organization AS organization, r.id AS id
-"""  # only the duplicates come back: usually none, instead of a row per new event
+CREATE (e:Event)
+SET e = r.props, e.ingested = timestamp()
+WITH e, r
+CALL (e, r) {
+  UNWIND r.links AS l
+  MATCH (n) WHERE elementId(n) = l[1]
+  CREATE (e)-[:$(l[0])]->(n)
+}
+"""
 
 
 def _entity_query(label: str) -> str:
@@ -48,33 +62,16 @@ def _entity_query(label: str) -> str:
 UNWIND $rows AS r
 MERGE (n:{label} {{organization: r.organization, id: r.id}})
 {sets}
-"""
-
-
-def _edge_query(label: str, rel: str) -> str:
-    """Link each event to an entity of one label by one relationship type (both whitelisted)."""
-    assert label in ENTITY_LABELS and rel in EVENT_RELS
-    return f"""
-UNWIND $rows AS r
-MATCH (e:Event {{organization: r.organization, id: r.event}})
-MATCH (n:{label} {{organization: r.organization, id: r.id}})
-CREATE (e)-[:{rel}]->(n)
+RETURN r.organization AS organization, r.id AS id, elementId(n) AS node
 """
 
 
 _ENTITY_QUERIES = {label: _entity_query(label) for label in ENTITY_LABELS}
-_EDGE_QUERIES = {(label, rel): _edge_query(label, rel) for label in ENTITY_LABELS for rel in EVENT_RELS}
 
 _IP_NODES = """
 UNWIND $rows AS r
-MERGE (:IPAddress {organization: r.organization, address: r.address})
-"""
-
-_IP_EDGES = """
-UNWIND $rows AS r
-MATCH (e:Event {organization: r.organization, id: r.event})
-MATCH (ip:IPAddress {organization: r.organization, address: r.address})
-CREATE (e)-[:FROM_IP]->(ip)
+MERGE (ip:IPAddress {organization: r.organization, address: r.address})
+RETURN r.organization AS organization, r.address AS address, elementId(ip) AS node
 """
 
 _ORG_QUERY = """
@@ -127,16 +124,15 @@ def _write(tx: neo4j.ManagedTransaction, events: list[Event]) -> list[tuple[str,
     pair_rows = [{"organization": o, "key": k} for o, k in pairs]
     if pair_rows:  # lock first, in a fixed order, so two writers of one connection take turns
         tx.run(_LOCK_PAIRS, pairs=pair_rows, token=token).consume()
-    rows = [{"organization": ev.organization, "id": ev.id, "props": ev.node_properties()} for ev in events]
-    present = {(r["organization"], r["id"]) for r in tx.run(_WRITE_EVENTS, rows=rows, token=token)}
+    keys = [{"organization": ev.organization, "id": ev.id} for ev in events]
+    present = {(r["organization"], r["id"]) for r in tx.run(_PRESENT, keys=keys)}
     new = [ev for ev in events if (ev.organization, ev.id) not in present]
     if not new:
         return []
 
     entities: dict[tuple[str, str, str], dict[str, Any]] = {}  # (label, org, id) -> one row for the batch
-    edge_rows: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    links: list[list[tuple[str, tuple[str, str, str]]]] = []  # per new event: (type, node key)
     ips: set[tuple[str, str]] = set()
-    ip_edges = []
     for ev in new:
         refs = [(ev.initiator, "INITIATED_BY"), (ev.target, "TARGETS")]
         refs += [(ref, "ACCESSED") for ref in ev.accessed]
@@ -144,31 +140,36 @@ def _write(tx: neo4j.ManagedTransaction, events: list[Event]) -> list[tuple[str,
         if conn is not None:
             refs += [(conn.a, "ASSOC_FROM"), (conn.b, "ASSOC_TO")]
         order = _order(ev)
+        mine: list[tuple[str, tuple[str, str, str]]] = []
         for ref, rel in refs:
             if ref is None:
                 continue
-            row = entities.setdefault((ref.label, ev.organization, ref.id),
-                                      {"organization": ev.organization, "id": ref.id, "props": {}, "at": {}})
+            key = (ref.label, ev.organization, ref.id)
+            row = entities.setdefault(key, {"organization": ev.organization, "id": ref.id, "props": {}, "at": {}})
             for k, v in ref.props.items():
                 if k in NAME_KEYS and v is not None and order >= row["at"].get(k, ""):
                     row["props"][k], row["at"][k] = v, order
-            edge_rows[(ref.label, rel)].append({"organization": ev.organization, "id": ref.id, "event": ev.id})
+            mine.append((rel, key))
         ip = ev.raw.get("client_ip")
         if isinstance(ip, str) and ip.strip():
             address = normalise_ip(ip)
             ips.add((ev.organization, address))
-            ip_edges.append({"organization": ev.organization, "address": address, "event": ev.id})
+            mine.append(("FROM_IP", ("", ev.organization, address)))
+        links.append(mine)
     tx.run(_ORG_QUERY, orgs=sorted({ev.organization for ev in new})).consume()
     by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (label, _, _), row in sorted(entities.items()):  # a fixed lock order across concurrent writers
         by_label[label].append(row)
+    node: dict[tuple[str, str, str], str] = {}  # node key -> element id, valid inside this transaction
     for label in sorted(by_label):
-        tx.run(_ENTITY_QUERIES[label], rows=by_label[label]).consume()
-    for key in sorted(edge_rows):
-        tx.run(_EDGE_QUERIES[key], rows=edge_rows[key]).consume()
+        for rec in tx.run(_ENTITY_QUERIES[label], rows=by_label[label]):
+            node[(label, rec["organization"], rec["id"])] = rec["node"]
     if ips:
-        tx.run(_IP_NODES, rows=[{"organization": o, "address": a} for o, a in sorted(ips)]).consume()
-        tx.run(_IP_EDGES, rows=ip_edges).consume()
+        for rec in tx.run(_IP_NODES, rows=[{"organization": o, "address": a} for o, a in sorted(ips)]):
+            node[("", rec["organization"], rec["address"])] = rec["node"]
+    rows = [{"props": ev.node_properties(), "links": [(rel, node[key]) for rel, key in mine]}
+            for ev, mine in zip(new, links)]
+    tx.run(_WRITE_EVENTS, rows=rows).consume()
 
     resolve_batch(tx, new, token)  # who each sign-in is: graph/resolution.py
     touched = sorted({(ev.organization, pair) for ev in new if (pair := ev.node_properties().get("assoc_pair"))})
@@ -198,8 +199,25 @@ def _refold(tx: neo4j.ManagedTransaction, pairs: list[dict[str, str]]) -> None:
         tx.run(_create_intervals(rel, src, dst), rows=rows).consume()
 
 
+_RACE_RETRIES = 100  # reruns after losing a race for an event to another writer (each loss is its progress)
+
+
 def write_batch(db: Database, events: list[Event]) -> set[tuple[str, str]]:
-    """Write events in one transaction (retried whole on transient errors); returns the (org, id) newly stored."""
-    if not events:
+    """Write events in one transaction (retried whole on transient errors); returns the (org, id) newly stored.
+
+    When a concurrent writer commits one of these events first, the event_key constraint refuses this
+    transaction; it is rerun, and the rerun counts that event as a duplicate (each refusal means another writer
+    made progress, so this ends)."""
+    first: dict[tuple[str, str], Event] = {}
+    for ev in events:
+        first.setdefault((ev.organization, ev.id), ev)
+    unique = list(first.values())
+    if not unique:
         return set()
-    return set(db.write_tx(lambda tx: _write(tx, events)))
+    for attempt in range(_RACE_RETRIES, -1, -1):
+        try:
+            return set(db.write_tx(lambda tx: _write(tx, unique)))
+        except neo4j.exceptions.ConstraintError:
+            if not attempt:
+                raise
+    raise AssertionError("unreachable")
