@@ -90,7 +90,7 @@ class _Analysis:
     def argument(self, node: FieldNode, fdef: Any, name: str) -> int | None:
         if fdef is None or name not in fdef.args:
             return None
-        for arg in node.arguments or ():  # a field parsed without arguments may hold None
+        for arg in node.arguments or ():  # graphql-core leaves it None when the field is written without (...)
             if arg.name.value == name:
                 if isinstance(arg.value, IntValueNode):
                     return int(arg.value.value)

@@ -14,7 +14,6 @@ from strawberry.types import Info
 import graph
 from app.gql import result_types as tv
 from app.gql.context import Context, Forbidden
-from app.model.results import ReportRow
 from app.model.times import ms_to_dt, now_ms, optional_ms
 from app.report_csv import COLUMNS, to_csv
 
@@ -26,23 +25,11 @@ class AuditReportKind(Enum):
     USERS_APPLICATIONS = "users-applications"
 
 
-@strawberry.type(description="One way a user held a group or reached a resource at the report's instant.")
-class AuditReportRow:
-    user: tv.ObjectRef
-    target: tv.ObjectRef
-    path: tv.AccessPath
-    granted_by: Optional[tv.EventSummary] = strawberry.field(
-        description="the event of the path's most recent hop: the change that completed this path")
-
-
-tv.TYPES[ReportRow] = AuditReportRow  # so tv.convert maps report rows like every other traversal result
-
-
 @strawberry.type
 class AuditReport:
     kind: AuditReportKind
     as_of: datetime
-    rows: list[AuditReportRow]
+    rows: list[tv.AuditReportRow]
     csv: str = strawberry.field(description="the rows as CSV, exactly as `insightgraph report` writes them")
     columns: list[str] = strawberry.field(description="the CSV's header")
 

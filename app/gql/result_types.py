@@ -91,15 +91,29 @@ class AccessPath:
                                                  "result's `effective`)")
 
 
+
+# The account-status fields of an access result (EffectiveAccess, PrincipalAccess), described once.
+def _status_field() -> Any:
+    return strawberry.field(description="the account's status at that instant: active, suspended, locked or deleted "
+                                        "(null before the account was created)")
+
+
+def _blocked_by_field() -> Any:
+    return strawberry.field(description="why the access is not effective (the account was suspended, locked or "
+                                        "deleted then); null when it is")
+
+
+def _effective_field() -> Any:
+    return strawberry.field(description="entitled and usable: false for a blocked account")
+
+
 @strawberry.type
 class EffectiveAccess:
     resource: ObjectRef
     paths: list[AccessPath]
-    status: Optional[str] = strawberry.field(description="the account's status at that instant: active, suspended, "
-                                             "locked or deleted (null before the account was created)")
-    blocked_by: Optional[str] = strawberry.field(description="why the access is not effective (the account was "
-                                                 "suspended, locked or deleted then); null when it is")
-    effective: bool = strawberry.field(description="entitled and usable: false for a blocked account")
+    status: Optional[str] = _status_field()
+    blocked_by: Optional[str] = _blocked_by_field()
+    effective: bool = _effective_field()
 
 
 @strawberry.type
@@ -122,11 +136,9 @@ class GroupMember:
 class PrincipalAccess:
     user: ObjectRef
     paths: list[AccessPath]
-    status: Optional[str] = strawberry.field(description="the account's status at that instant: active, suspended, "
-                                             "locked or deleted (null before the account was created)")
-    blocked_by: Optional[str] = strawberry.field(description="why the access is not effective (the account was "
-                                                 "suspended, locked or deleted then); null when it is")
-    effective: bool = strawberry.field(description="entitled and usable: false for a blocked account")
+    status: Optional[str] = _status_field()
+    blocked_by: Optional[str] = _blocked_by_field()
+    effective: bool = _effective_field()
 
 
 @strawberry.type
@@ -271,6 +283,15 @@ class Neighbour:
     revoked_by_event: Optional[strawberry.ID]
 
 
+@strawberry.type(description="One way a user held a group or reached a resource at the report's instant.")
+class AuditReportRow:
+    user: ObjectRef
+    target: ObjectRef
+    path: AccessPath
+    granted_by: Optional[EventSummary] = strawberry.field(
+        description="the event of the path's most recent hop: the change that completed this path")
+
+
 TYPES: dict[type, Any] = {
     t.Ref: ObjectRef, t.Actor: Actor, t.EventRef: EventSummary, t.Hop: AccessHop, t.AccessPath: AccessPath,
     t.EffectiveAccess: EffectiveAccess, t.GroupMembership: GroupMembership, t.GroupMember: GroupMember,
@@ -278,7 +299,7 @@ TYPES: dict[type, Any] = {
     t.Association: Association, t.AuditEntry: AuditEntry, t.ResourceAccess: ResourceAccess, t.Accessor: Accessor,
     t.FailedLoginBurst: FailedLoginBurst, t.RevocationReason: RevocationReason,
     t.AccessAfterRevocation: AccessAfterRevocation, t.NewCountryLogin: NewCountryLogin, t.Neighbour: Neighbour,
-    t.UnresolvedIdentity: UnresolvedIdentity,
+    t.UnresolvedIdentity: UnresolvedIdentity, t.ReportRow: AuditReportRow,
 }
 
 

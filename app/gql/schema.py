@@ -31,7 +31,7 @@ from app.model.filters import MATCH_ALL
 from app.gql.poller import HUB, SubscriptionEnded
 from app.gql.offload import OffLoopValidation
 from app.ingest import IngestInterrupted
-from app.ingest.records import Record
+from app.ingest.records import Record, index_of
 from graph.search import (count_events, distinct_values, event_histogram,
                           find_events)
 
@@ -250,13 +250,13 @@ class Mutation:
             stored = exc.summary
             if getattr(ctx, "request_state", None) is not None:
                 ctx.request_state.pop("neo4j_unavailable", None)  # answered here, with the counts, not as a bare 503
-            done = sorted(int(where.split()[-1]) for where, _, _ in stored.results or [])
+            done = sorted(index_of(where) for where, _, _ in stored.results or [])
             raise IngestStopped(
                 f"the database failed during ingest: {stored.accepted} accepted, {stored.duplicates} duplicates and "
                 f"{len(stored.rejected)} rejected before it (indexes {_ranges(done) or 'none'}); the other events "
                 f"were not stored: retry the same call (stored events count as duplicates)") from None
         reasons = {r.where: r.reason for r in summary.rejected}
-        items = [IngestItem(index=int(where.split()[-1]), id=eid or None, status=status, reason=reasons.get(where))
+        items = [IngestItem(index=index_of(where), id=eid or None, status=status, reason=reasons.get(where))
                  for where, eid, status in summary.results or []]
         items.sort(key=lambda item: item.index)
         return IngestResult(accepted=summary.accepted, duplicates=summary.duplicates,

@@ -22,6 +22,11 @@ class Record:
     error: str | None = None
 
 
+def index_of(where: str) -> int:
+    """The position in a request's array of a record placed as `index N` (the API callers' results are by index)."""
+    return int(where.rsplit(" ", 1)[-1])
+
+
 def read_records(stream: IO[bytes]) -> Iterator[Record]:
     """JSON lines, or a single JSON array of events (detected by the first non-blank byte)."""
     head = b""

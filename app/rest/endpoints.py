@@ -31,7 +31,7 @@ from app.auth import Principal
 from app.http_errors import HTTPError
 from app.ingest import IngestInterrupted, Summary
 from app.model.jsonutil import JSONDecodeError, dumpb, loads
-from app.ingest.records import Record, read_records
+from app.ingest.records import Record, index_of, read_records
 from app.rest.query import BadRequest, EventQuery, parse_distinct, parse_event_query, parse_interval, project
 from graph.db import UNAVAILABLE, Database
 from app.model.times import UNIT_MS, bucket_origin, offset_ms, rfc3339
@@ -262,7 +262,7 @@ def ingest_result(summary: Summary) -> dict[str, Any]:
     results = [{"where": where, "id": eid or None, "status": status,
                 **({"reason": reasons[where]} if status == "rejected" and where in reasons else {})}
                for where, eid, status in summary.results or []]
-    results.sort(key=lambda r: int(str(r["where"]).rsplit(" ", 1)[-1]))  # input order (batches report late)
+    results.sort(key=lambda r: index_of(r["where"]))  # input order (batches report late)
     return {
         "accepted": summary.accepted,
         "duplicates": summary.duplicates,
