@@ -50,8 +50,9 @@ CALL (e, r) {
 
 def _entity_query(label: str) -> str:
     """MERGE a batch's entities of one label (one row each), keeping per name property the value of the newest
-    event that carried it (`at` holds that event's order key per property). Properties are written only when they
-    change. The label is whitelisted."""
+    event that carried it (`at` holds that event's order key per property). Each node is locked (written) before
+    its `<name>_at` is read, so two writers of one entity cannot both compare with the old order key and leave the
+    older name last. The label is whitelisted."""
     assert label in ENTITY_LABELS
     sets = "\n".join(
         f"FOREACH (_ IN CASE WHEN r.at.{k} IS NOT NULL AND r.at.{k} >= coalesce(n.{k}_at, '') THEN [1] ELSE [] END"
@@ -61,6 +62,7 @@ def _entity_query(label: str) -> str:
     return f"""
 UNWIND $rows AS r
 MERGE (n:{label} {{organization: r.organization, id: r.id}})
+SET n.lock = $token
 {sets}
 RETURN r.organization AS organization, r.id AS id, elementId(n) AS node
 """
@@ -162,7 +164,7 @@ def _write(tx: neo4j.ManagedTransaction, events: list[Event]) -> list[tuple[str,
         by_label[label].append(row)
     node: dict[tuple[str, str, str], str] = {}  # node key -> element id, valid inside this transaction
     for label in sorted(by_label):
-        for rec in tx.run(_ENTITY_QUERIES[label], rows=by_label[label]):
+        for rec in tx.run(_ENTITY_QUERIES[label], rows=by_label[label], token=token):
             node[(label, rec["organization"], rec["id"])] = rec["node"]
     if ips:
         for rec in tx.run(_IP_NODES, rows=[{"organization": o, "address": a} for o, a in sorted(ips)]):
