@@ -18,6 +18,7 @@ from app.model.fields import UnknownField, lookup
 from app.gql.context import Context, Forbidden
 from app.gql.entity_types import Admin, Application, Entity, Group, IPAddress, System, User, wrap
 from app.gql.limits import IntrospectionLimit
+from app.gql.executor import FastExecutor
 from app.gql.report_types import ConsoleQuery
 from app.gql import result_types as tv
 from app.gql.filter_input import EventFilter, FilterError, check_first, to_filter_tree
@@ -334,6 +335,7 @@ schema = _Schema(
     mutation=Mutation,
     subscription=Subscription,
     types=[User, Admin, Group, System, Application],
+    execution_context_class=FastExecutor,
     extensions=[
         lambda: AddValidationRules([IntrospectionLimit]),
         OffLoopValidation,  # depth, aliases and cost (app.gql.cost) in one linear pass, parsed off the loop

@@ -1,0 +1,227 @@
+"""A shorter path through graphql-core's executor for the fields that are only an attribute read.
+
+A wide answer (the 181-resource `access`, a page of 100 events) is thousands of fields whose resolver is
+strawberry's basic one, `getattr(source, python_name)`. graphql-core still runs its whole field protocol for each:
+a `GraphQLResolveInfo` of 14 values, three calls down to `getattr`, awaitable checks and `complete_value`'s type
+dispatch — most of the server's time for those queries (bench/README.md).
+
+`FastExecutor.execute_fields` reads such a field itself when its type is a scalar or enum, an object type without
+an `is_type_of` check, or a list of those, and completes the value the way graphql-core would. Everything else —
+fields with resolvers (which get a real `info`), interfaces and unions, `__typename`, `resolve` hooks of schema
+extensions — goes through graphql-core unchanged. Errors keep graphql-core's semantics: a null or uncoercible
+value for a non-null leaf is handed to graphql-core to report (the read has no side effects), and an error raised
+below an object is located and propagated with `handle_field_error`, as `execute_field` does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from graphql import (GraphQLField, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, is_leaf_type,
+                     is_object_type)
+from graphql.pyutils import Path, Undefined, gather_with_cancel
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+_BACKREF = "strawberry-definition"
+LEAF, OBJECT, LEAF_LIST, OBJECT_LIST = range(4)
+
+
+class _Plan(NamedTuple):
+    """How to read one basic field: its attribute, what it holds, and whether null is allowed where."""
+
+    attr: str
+    kind: int
+    of: Any  # a leaf's coerce function, or the object type
+    non_null: bool  # the field (or the list itself)
+    items_non_null: bool  # list items
+
+
+def _unwrap(t: GraphQLOutputType) -> tuple[Any, bool]:
+    return (t.of_type, True) if isinstance(t, GraphQLNonNull) else (t, False)
+
+
+def _plan(field_def: GraphQLField) -> _Plan | None:
+    """The plan of a basic field of a shape the fast path handles; None for everything else."""
+    resolve = field_def.resolve
+    definition = (field_def.extensions or {}).get(_BACKREF)
+    if (resolve is None or getattr(resolve, "__name__", "") != "_get_basic_result" or definition is None
+            or not definition.is_basic_field or definition.default_resolver is not getattr):
+        return None
+    t, non_null = _unwrap(field_def.type)
+    items_non_null, is_list = False, isinstance(t, GraphQLList)
+    if is_list:
+        t, items_non_null = _unwrap(t.of_type)
+    if is_leaf_type(t):
+        return _Plan(definition.python_name, LEAF_LIST if is_list else LEAF, t.coerce_output_value, non_null,
+                     items_non_null)
+    if is_object_type(t) and t.is_type_of is None:
+        return _Plan(definition.python_name, OBJECT_LIST if is_list else OBJECT, t, non_null, items_non_null)
+    return None
+
+
+_TYPE_PLANS: dict[GraphQLObjectType, dict[str, _Plan | None]] = {}  # per object type: field name -> plan
+
+
+def _plans(parent_type: GraphQLObjectType) -> dict[str, _Plan | None]:
+    plans = _TYPE_PLANS.get(parent_type)
+    if plans is None:
+        plans = _TYPE_PLANS[parent_type] = {name: _plan(f) for name, f in parent_type.fields.items()}
+    return plans
+
+
+class _Slow(Exception):
+    """The value is not one the fast path completes (null where not allowed, does not coerce): graphql-core's."""
+
+
+def _leaf(coerce: Any, value: Any) -> Any:
+    try:
+        out = coerce(value)
+    except Exception:  # graphql-core reports it, at the right path
+        raise _Slow from None
+    if out is None or out is Undefined:
+        raise _Slow
+    return out
+
+
+class FastExecutor(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's executor with a short path for basic fields (see the module docstring)."""
+
+    def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
+                       grouped_field_set: Any, position_context: Any) -> Any:
+        manager = self.middleware_manager
+        if manager is not None and manager.middlewares:  # a `resolve` hook must see every field
+            return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
+        results: dict[str, Any] = {}
+        pending: list[str] = []
+        try:
+            self._fill(results, pending, parent_type, source_value, path, grouped_field_set, position_context)
+        except Exception:
+            if pending:  # a non-null error bubbles up: the siblings already started are settled, as graphql-core does
+                self.settle_in_background([results[name] for name in pending])
+            raise
+        if not pending:
+            return results
+
+        async def gathered() -> dict[str, Any]:
+            done = await gather_with_cancel(*(results[name] for name in pending))
+            results.update(zip(pending, done))
+            return results
+        return gathered()
+
+    def _fill(self, results: dict[str, Any], pending: list[str], parent_type: GraphQLObjectType, source_value: Any,
+              path: Path | None, grouped_field_set: Any, position_context: Any) -> None:
+        plans = _TYPE_PLANS.get(parent_type) or _plans(parent_type)
+        is_awaitable = self.is_awaitable
+        for response_name, details in grouped_field_set.items():
+            name = details[0].node.name.value
+            plan = plans.get(name)
+            result: Any = Undefined
+            if plan is not None:
+                if plan.kind == LEAF:  # the common case, inline
+                    value = getattr(source_value, plan.attr)
+                    if value is None:
+                        if not plan.non_null:
+                            results[response_name] = None
+                            continue
+                    else:
+                        try:
+                            value = plan.of(value)
+                        except Exception:  # graphql-core's path below reports it
+                            value = None
+                        if value is not None and value is not Undefined:
+                            results[response_name] = value
+                            continue
+                else:
+                    try:
+                        result = self._complete(plan, parent_type.fields[name], details, parent_type, source_value,
+                                                path, response_name)
+                    except _Slow:
+                        result = Undefined
+            if result is Undefined:
+                result = self.execute_field(parent_type, source_value, details,
+                                            Path(path, response_name, parent_type.name), position_context)
+                if result is Undefined:
+                    continue
+            results[response_name] = result
+            if is_awaitable(result):
+                pending.append(response_name)
+
+    def _complete(self, plan: _Plan, field_def: GraphQLField, details: Any, parent_type: GraphQLObjectType,
+                  source: Any, path: Path | None, response_name: str) -> Any:
+        """The completed value of a basic field, an awaitable of it, or _Slow for graphql-core to do it."""
+        value = getattr(source, plan.attr)
+        if value is None:
+            if plan.non_null:
+                raise _Slow
+            return None
+        kind = plan.kind
+        if kind == LEAF:
+            return _leaf(plan.of, value)
+        if kind == LEAF_LIST:
+            if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+                raise _Slow
+            coerce = plan.of
+            if plan.items_non_null:
+                return [_leaf(coerce, v) for v in value]  # a None item: _Slow from coerce's check
+            return [None if v is None else _leaf(coerce, v) for v in value]
+        field_path = Path(path, response_name, parent_type.name)
+        grouped, defers, _ = self.collect_subfields(plan.of, details)
+        if defers:
+            raise _Slow
+        try:
+            if kind == OBJECT:
+                done = self.execute_fields(plan.of, value, field_path, grouped, None)
+            else:
+                if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+                    raise _Slow
+                items = list(value)
+                if plan.items_non_null and any(item is None for item in items):
+                    raise _Slow
+                done = self._object_list(plan, details, field_path, grouped, items)
+        except _Slow:
+            raise
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, field_def.type, details, field_path)
+            return None
+        if self.is_awaitable(done):
+            return self._guard(done, field_def.type, details, field_path)
+        return done
+
+    def _object_list(self, plan: _Plan, details: Any, path: Path, grouped: Any, items: list[Any]) -> Any:
+        out: list[Any] = []
+        waiting: list[int] = []
+        item_type = GraphQLNonNull(plan.of) if plan.items_non_null else plan.of
+        for index, item in enumerate(items):
+            item_path = path.add_key(index, None)
+            if item is None:
+                out.append(None)
+                continue
+            try:
+                done = self.execute_fields(plan.of, item, item_path, grouped, None)
+            except Exception as raw_error:
+                try:
+                    self.handle_field_error(raw_error, item_type, details, item_path)
+                except Exception:
+                    if waiting:  # a non-null item's error bubbles up: settle the items already started
+                        self.settle_in_background([out[i] for i in waiting])
+                    raise
+                done = None
+            if self.is_awaitable(done):
+                done = self._guard(done, item_type, details, item_path)
+                waiting.append(index)
+            out.append(done)
+        if not waiting:
+            return out
+
+        async def gathered() -> list[Any]:
+            for i, value in zip(waiting, await gather_with_cancel(*(out[i] for i in waiting))):
+                out[i] = value
+            return out
+        return gathered()
+
+    async def _guard(self, awaitable: Any, return_type: GraphQLOutputType, details: Any, path: Path) -> Any:
+        try:
+            return await awaitable
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, details, path)
+            return None
