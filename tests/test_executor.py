@@ -167,3 +167,59 @@ def test_real_schema_same_answers(db: Any, org: str) -> None:
                     in answers[1][0], name
     finally:
         schema.execution_context_class = FastExecutor
+
+
+def test_user_traversals_start_beside_the_lookup(db: Any, org: str) -> None:
+    """`user(id:)` starts the traversals its selection asks for while it looks the node up (app/gql/prefetch.py):
+    each asked once, answers unchanged; an unknown id is still null."""
+    import threading
+    import time
+
+    import graph
+    from app.auth import Principal
+    from app.gql.context import Context
+    from app.gql.entity_types import wrap
+    from app.gql.schema import schema
+    from graph.keys import ApiKey
+    from tests.conftest import SLUCERO, ingest, sample_events
+
+    ingest(db, sample_events(org))
+    calls: list[tuple[str, float, float]] = []
+    lock = threading.Lock()
+
+    class Recording(Context):
+        async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+            def timed() -> Any:
+                start = time.monotonic()
+                if fn is graph.find_entity:
+                    time.sleep(0.2)  # a slow lookup: the traversals must not wait for it
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    with lock:
+                        calls.append((fn.__name__, start, time.monotonic()))
+            return await super().run(timed)
+
+    key = ApiKey("k", "test", (org,), "read", 0, None)
+    query = ("query($u: ID!) { user(id: $u) { id lifecycle { id } now: access { resource { id } } "
+             "then: access(asOf: \"2020-06-10T00:00:00Z\") { resource { id } } } }")
+
+    def ask(uid: str) -> Any:
+        calls.clear()
+        ctx = Recording(db=db, principal=Principal(key, org), services=None, wrap=wrap)
+        result = asyncio.run(schema.execute(query, variable_values={"u": uid}, context_value=ctx))
+        assert not result.errors, result.errors
+        return result.data
+
+    plain = run(StrawberryGraphQLCoreExecutionContext, query, {"u": SLUCERO}, schema,
+                Context(db=db, principal=Principal(key, org), services=None, wrap=wrap))
+    schema.execution_context_class = FastExecutor
+    data = ask(SLUCERO)
+    assert json.dumps(data, sort_keys=True, default=str) == plain[0]
+    names = sorted(name for name, _, _ in calls)
+    assert names == ["access_as_of", "access_as_of", "find_entity", "lifecycle"], names
+    lookup_end = next(end for name, _, end in calls if name == "find_entity")
+    assert all(start < lookup_end for name, start, _ in calls if name != "find_entity"), calls
+    assert data["user"]["lifecycle"] and data["user"]["then"]
+
+    assert ask("no-such-user") == {"user": None}

@@ -35,6 +35,8 @@ class Context:
     # modules can resolve entities without importing the module that imports them.
     wrap: Callable[[EntityNode], Any] | None = None
     _loaders: dict[str, DataLoader] = field(default_factory=dict)
+    # (label, id, graph function, arguments) -> the answer being fetched ahead (app/gql/prefetch.py)
+    prefetched: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     @property
     def org(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Callable, Optional
 
 import strawberry
 from strawberry.types import Info
@@ -52,10 +52,35 @@ class _Base:
 
     _node: EntityNode
 
-    async def _ask(self, info: Info[Context, None], fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run a graph traversal for this entity in the caller's organization; GraphQL objects out."""
+    async def _ask(self, info: Info[Context, None], fn: Any, *args: Any) -> Any:
+        """Run a graph traversal for this entity in the caller's organization (or take the answer app/gql/prefetch.py
+        already asked for); GraphQL objects out."""
         ctx = info.context
-        return tv.convert(await ctx.run(fn, ctx.db, ctx.org, self._node.id, *args, **kwargs))
+        early = ctx.prefetched.pop((self._node.label, self._node.id, fn, args), None)
+        return tv.convert(await early if early is not None else await ctx.run(fn, ctx.db, ctx.org, self._node.id,
+                                                                              *args))
+
+
+Ask = Callable[[dict[str, Any]], tuple[Any, tuple[Any, ...]]]
+
+# Per entity label, the traversal a field asks the graph layer for, from the field's arguments by their GraphQL
+# names. The resolvers ask through this table, and app/gql/prefetch.py starts the same asks while `user(id:)` is
+# still looking the node up: a prefetched answer is, by construction, the one the resolver would have asked for.
+ASKS: dict[str, dict[str, Ask]] = {
+    "User": {
+        "lifecycle": lambda a: (graph.lifecycle, (optional_ms(a.get("from")), optional_ms(a.get("to")))),
+        "accessHistory": lambda a: (graph.access_history, (optional_ms(a.get("from")), optional_ms(a.get("to")))),
+        "groups": lambda a: (graph.groups_as_of, (optional_ms(a.get("asOf")),)),
+        "access": lambda a: (graph.access_as_of, (optional_ms(a.get("asOf")),)),
+        "accessPath": lambda a: (graph.access_path, (str(a["to"]), optional_ms(a.get("asOf")))),
+    },
+}
+
+
+def _asked(field: str, arguments: dict[str, Any]) -> tuple[Any, ...]:
+    """A user field's traversal and its arguments, flat, as `_ask` takes them."""
+    fn, args = ASKS["User"][field](arguments)
+    return (fn, *args)
 
 
 @strawberry.type
@@ -80,29 +105,29 @@ class User(_Base, Entity):
                                   "password/MFA, group and resource associations, deleted; who did it, from where.")
     async def lifecycle(self, info: Info[Context, None], from_: Annotated[Optional[datetime], strawberry.argument(
             name="from")] = None, to: Optional[datetime] = None) -> list[tv.AuditEntry]:
-        return await self._ask(info, graph.lifecycle, optional_ms(from_), optional_ms(to))
+        return await self._ask(info, *_asked("lifecycle", {"from": from_, "to": to}))
 
     @strawberry.field(description="Per resource the user authenticated to: first/last seen, successes, failures, "
                                   "MFA share, countries and client IPs.")
     async def access_history(self, info: Info[Context, None], from_: Annotated[Optional[datetime],
                              strawberry.argument(name="from")] = None,
                              to: Optional[datetime] = None) -> list[tv.ResourceAccess]:
-        return await self._ask(info, graph.access_history, optional_ms(from_), optional_ms(to))
+        return await self._ask(info, *_asked("accessHistory", {"from": from_, "to": to}))
 
     @strawberry.field(description="Groups the user was in at that instant (now by default), direct and nested.")
     async def groups(self, info: Info[Context, None], as_of: Optional[datetime] = None) -> list[tv.GroupMembership]:
-        return await self._ask(info, graph.groups_as_of, optional_ms(as_of))
+        return await self._ask(info, *_asked("groups", {"asOf": as_of}))
 
     @strawberry.field(description="Resources the user could reach at that instant (now by default), each with "
                                   "every path that grants it.")
     async def access(self, info: Info[Context, None], as_of: Optional[datetime] = None) -> list[tv.EffectiveAccess]:
-        return await self._ask(info, graph.access_as_of, optional_ms(as_of))
+        return await self._ask(info, *_asked("access", {"asOf": as_of}))
 
     @strawberry.field(description="Why the user can reach that resource at that instant: every hop with the event "
                                   "that granted it, the admin who did it, when and from where. Empty: no path.")
     async def access_path(self, info: Info[Context, None], to: strawberry.ID,
                           as_of: Optional[datetime] = None) -> list[tv.AccessPath]:
-        return await self._ask(info, graph.access_path, str(to), optional_ms(as_of))
+        return await self._ask(info, *_asked("accessPath", {"to": to, "asOf": as_of}))
 
     @strawberry.field(description="Resources gained and lost between two instants, with the events that did it.")
     async def access_diff(self, info: Info[Context, None], from_: Annotated[datetime, strawberry.argument(

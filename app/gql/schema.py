@@ -19,6 +19,7 @@ from app.gql.context import Context, Forbidden
 from app.gql.entity_types import Admin, Application, Entity, Group, IPAddress, System, User, wrap
 from app.gql.limits import IntrospectionLimit
 from app.gql.executor import FastExecutor
+from app.gql.prefetch import prefetch
 from app.gql.report_types import ConsoleQuery
 from app.gql import result_types as tv
 from app.gql.filter_input import EventFilter, FilterError, check_first, to_filter_tree
@@ -167,6 +168,8 @@ class Query(ConsoleQuery):
             held = await ctx.run(graph.holder_of, ctx.db, ctx.org, kind, name, optional_ms(as_of))
             if held is not None or as_of is not None:
                 return None if held is None else await _entity(info, "User", id=held)  # type: ignore[return-value]
+        if id is not None and username is None and email is None:
+            prefetch(info, "User", str(id))  # its traversals start now, beside the lookup (app/gql/prefetch.py)
         return await _entity(info, "User", id=id, username=username, email=email)  # type: ignore[return-value]
 
     @strawberry.field
