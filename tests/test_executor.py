@@ -54,6 +54,15 @@ def leaf(name: Any, **kw: Any) -> Leaf:
     return Leaf(name=d.name, maybe=d.maybe, tags=list(d.tags), loose=list(d.loose))
 
 
+class Partial:
+    """Not a Leaf: it lacks `maybe` and `later`, as a resolver returning the wrong object would."""
+
+    name, tags, loose = "partial", ["t"], []
+
+    def broken(self) -> None:
+        return None
+
+
 NODES = {
     "ok": Node(id=strawberry.ID("1"), child=leaf("a", maybe=3, tags=["x", "y"], loose=["p", None]),
                strict_child=leaf("b"), children=[leaf("c"), leaf("d", maybe=7)], loose_children=[None, leaf("e")]),
@@ -65,6 +74,8 @@ NODES = {
                          loose_children=[]),
     "null_tag": Node(id=strawberry.ID("5"), child=leaf("h", tags=["ok", None]), strict_child=leaf("i"),
                      children=[leaf("j", tags=[None])], loose_children=[]),
+    "missing_attribute": Node(id=strawberry.ID("7"), child=Partial(), strict_child=leaf("l"),  # type: ignore[arg-type]
+                              children=[Partial()], loose_children=[]),  # type: ignore[list-item]
     "bad_scalar": Node(id=strawberry.ID("6"), child=leaf({"not": "a string"}), strict_child=leaf("k"),  # type: ignore[arg-type]
                        children=[], loose_children=[]),
 }

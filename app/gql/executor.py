@@ -23,6 +23,7 @@ from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 _BACKREF = "strawberry-definition"
+_MISSING = object()
 LEAF, OBJECT, LEAF_LIST, OBJECT_LIST = range(4)
 
 
@@ -118,8 +119,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             result: Any = Undefined
             if plan is not None:
                 if plan.kind == LEAF:  # the common case, inline
-                    value = getattr(source_value, plan.attr)
-                    if value is None:
+                    value = getattr(source_value, plan.attr, _MISSING)
+                    if value is _MISSING:
+                        pass  # graphql-core's resolver raises it, located
+                    elif value is None:
                         if not plan.non_null:
                             results[response_name] = None
                             continue
@@ -149,7 +152,9 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     def _complete(self, plan: _Plan, field_def: GraphQLField, details: Any, parent_type: GraphQLObjectType,
                   source: Any, path: Path | None, response_name: str) -> Any:
         """The completed value of a basic field, an awaitable of it, or _Slow for graphql-core to do it."""
-        value = getattr(source, plan.attr)
+        value = getattr(source, plan.attr, _MISSING)
+        if value is _MISSING:
+            raise _Slow
         if value is None:
             if plan.non_null:
                 raise _Slow
