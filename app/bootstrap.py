@@ -15,11 +15,12 @@ def managed(settings: Settings) -> ManagedNeo4j:
     return ManagedNeo4j(settings.home, settings.neo4j_port, settings.neo4j_heap, settings.neo4j_pagecache)
 
 
-def connect(settings: Settings, query_timeout: float | None = None) -> Database:
+def connect(settings: Settings, query_timeout: float | None = None, retry_seconds: float | None = None) -> Database:
     """A driver for the configured Neo4j, not yet verified (a service starts, and says it is not ready, while Neo4j
-    is away). `query_timeout`: the budget of one read (the service's; the CLI and maintenance have none)."""
-    return Database(settings.bolt_uri, settings.auth, settings.neo4j_database, settings.neo4j_retry_seconds,
-                    query_timeout)
+    is away). `query_timeout`: the budget of one read, and `retry_seconds` how long a transaction is retried (the
+    service's; the CLI and maintenance have no budget and retry for `neo4j_retry_seconds`)."""
+    retry = settings.neo4j_retry_seconds if retry_seconds is None else retry_seconds
+    return Database(settings.bolt_uri, settings.auth, settings.neo4j_database, retry, query_timeout)
 
 
 def prepare(db: Database) -> None:

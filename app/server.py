@@ -55,7 +55,8 @@ class Services:
     def db(self) -> Database:
         with self._lock:
             if self._db is None:
-                self._db = bootstrap.connect(self.settings, self.settings.query_timeout_seconds)
+                self._db = bootstrap.connect(self.settings, self.settings.query_timeout_seconds,
+                                             self.settings.serve_retry_seconds)
             if not self._schema_ready:
                 bootstrap.prepare(self._db)
                 self._schema_ready = True

@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     query_timeout_seconds: float = Field(10.0, description="serve: the time budget of one database read; Neo4j "
                                          "stops a read running longer and the request gets an error saying so")
     neo4j_retry_seconds: float = Field(30.0, description="how long a transaction is retried on transient "
-                                       "errors or while Neo4j is unreachable before the request fails")
+                                       "errors or while Neo4j is unreachable before the command fails")
+    serve_retry_seconds: float = Field(2.0, description="serve: the same for a request's transactions, short so a "
+                                       "request caught by an outage answers 503 (clients retry) instead of hanging")
     sync_source: str = Field("https://api.jumpcloud.com", description="sync: the Directory Insights API to pull "
                              "from (a URL, or `eu` for the vendor's EU host)")
     sync_api_key: str | None = Field(None, description="sync: the API key for the source (never logged)")
