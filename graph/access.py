@@ -9,19 +9,20 @@ from dataclasses import replace
 
 from app.model.entities import ENTITY_LABELS, LOOKUP_KEYS, normalise_ip
 from app.model.intervals import span
+from app.model.identity import StatusSpan
 from app.model.results import (AccessChange, AccessDiff, AccessPath, EffectiveAccess, EventRef, GroupMember,
-                               GroupMembership, Neighbour, PrincipalAccess, ref_sort_key)
+                               GroupMembership, Neighbour, PrincipalAccess, Ref, ref_sort_key)
 from graph.db import Database
-from graph.fragments import (MAX_MEMBER_HOPS, at, must_ref, reach, read_paths, ref_map, sorted_items, started_before,
-                             valid_at, with_events)
+from graph.fragments import (MAX_MEMBER_HOPS, at, event_ref, must_ref, paths_of, reach, read_paths, ref_map,
+                             sorted_items, started_before, valid_at, with_events)
 from graph.lookup import find_by_id
-from graph.principals import statuses_at
+from graph.principals import STATUS_EVENTS_OF_UID, STATUS_TYPES, spans_of, status_and_block, statuses_at
 
-_ACCESS_AT = (
+_ACCESS_AT = (  # the user's paths valid at $t (to $rid, or to everything) and its status events
     "MATCH (u:User {organization: $org, id: $uid})"
     + reach(valid_at, "u")
     + "WHERE $rid IS NULL OR res.id = $rid"
-    + with_events(ref_map('res'))
+    + with_events(ref_map('res'), STATUS_EVENTS_OF_UID, "status")
 )
 
 # Every path (not only currently valid ones) from some users to some resources, for reachability timelines.
@@ -86,14 +87,22 @@ def groups_as_of(db: Database, organization: str, user_id: str, as_of_ms: int | 
             for ref, paths in sorted_items(found)]
 
 
+def _access_at(db: Database, organization: str, user_id: str, resource_id: str | None,
+               t: int) -> tuple[dict[Ref, list[AccessPath]], list[StatusSpan]]:
+    """The user's paths valid at t (to one resource, or all) and its status spans, in one round trip."""
+    found = db.read(_ACCESS_AT, org=organization, uid=user_id, rid=resource_id, t=t,
+                    status_types=STATUS_TYPES)[0]
+    return paths_of(found["rows"], {e["id"]: event_ref(e) for e in found["events"]}), spans_of(found["status"])
+
+
 def access_as_of(db: Database, organization: str, user_id: str, as_of_ms: int | None = None) -> list[EffectiveAccess]:
     """Every resource the user could reach at the instant, with all grant paths (direct, through user groups,
     nested groups, and system groups), each hop valid at that instant. One traversal."""
     t = at(as_of_ms)
-    found = read_paths(db, _ACCESS_AT, org=organization, uid=user_id, rid=None, t=t)
+    found, spans = _access_at(db, organization, user_id, None, t)
     if not found:
         return []
-    status, blocked = statuses_at(db, organization, [user_id], t)[user_id]
+    status, blocked = status_and_block(spans, t)
     return [EffectiveAccess(ref, paths, status, blocked, blocked is None) for ref, paths in sorted_items(found)]
 
 
@@ -101,10 +110,10 @@ def access_path(db: Database, organization: str, user_id: str, resource_id: str,
                 as_of_ms: int | None = None) -> list[AccessPath]:
     """Why this user can reach that resource at the instant: every grant path; empty when none."""
     t = at(as_of_ms)
-    found = read_paths(db, _ACCESS_AT, org=organization, uid=user_id, rid=resource_id, t=t)
+    found, spans = _access_at(db, organization, user_id, resource_id, t)
     if not found:
         return []
-    blocked = statuses_at(db, organization, [user_id], t)[user_id][1]
+    blocked = status_and_block(spans, t)[1]
     return [replace(p, blocked_by=blocked, effective=blocked is None) for paths in found.values() for p in paths]
 
 

@@ -49,9 +49,10 @@ HOPS = (f"[r IN rels | {{rel: type(r), src: {node_map('startNode(r)')}, dst: {no
          f"since: r.since, until: r.until, granted: r.granted_by_event, revoked: r.revoked_by_event}}]")
 
 
-def with_events(subject: str) -> str:
+def with_events(subject: str, also: str = "", column: str = "") -> str:
     """The end of a path statement: one row holding every (subject, hops) row, and the events that granted or
-    revoked any hop (each once), so paths and their events cost one round trip instead of two."""
+    revoked any hop (each once), so paths and their events cost one round trip instead of two. `also`: one more
+    `CALL () {...}` subquery whose result `column` is returned beside them (a user's status events)."""
     return f"""
 WITH {subject} AS subject, {HOPS} AS hops
 WITH collect({{subject: subject, hops: hops}}) AS rows
@@ -63,7 +64,7 @@ CALL (rows) {{
   MATCH (e:Event {{organization: $org, id: eid}})
   RETURN collect({{id: e.id, ts: e.ts, event_type: e.event_type, service: e.service, raw: e.raw}}) AS events
 }}
-RETURN rows, events
+{also}RETURN rows, events{", " + column if column else ""}
 """
 
 

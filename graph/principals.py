@@ -25,6 +25,17 @@ WHERE e.organization = $org AND e.event_type IN $types
 RETURN uid, e.id AS id, e.ts AS ts, e.event_type AS event_type, e.raw AS raw
 """
 
+# The same events of one user ($uid), as a subquery a traversal can end with: its status comes in the same round
+# trip (graph/access.py). Returns `status`: [[id, ts, event_type, raw], ...].
+STATUS_EVENTS_OF_UID = """
+CALL () {
+  MATCH (:User {organization: $org, id: $uid})<-[:TARGETS]-(s)
+  WHERE s.organization = $org AND s.event_type IN $status_types
+  RETURN collect([s.id, s.ts, s.event_type, s.raw]) AS status
+}
+"""
+STATUS_TYPES = list(STATUS_EVENT_TYPES)
+
 _UNRESOLVED = """
 MATCH (e:Event {organization: $org})-[r:NAMED]->(i:Identity)
 WHERE e.ts >= $from AND e.ts < $to AND e.event_type IN $auth AND NOT EXISTS { (e)-[:AUTHENTICATED_AS]->() }
@@ -49,14 +60,28 @@ def holder_of(db: Database, organization: str, kind: str, name: str, as_of_ms: i
 
 def status_histories(db: Database, organization: str, user_ids: list[str]) -> dict[str, list[StatusSpan]]:
     """Each user's account status spans (active / suspended / locked / deleted), from the user's own events."""
-    facts: dict[str, list[tuple[int, str, dict[str, bool]]]] = defaultdict(list)
+    rows: dict[str, list[list]] = defaultdict(list)
     wanted = sorted(set(user_ids))
     if wanted:
-        for r in db.read(_STATUS_EVENTS, org=organization, uids=wanted, types=list(STATUS_EVENT_TYPES)):
-            f = status_facts(r["event_type"], loads(r["raw"]))
-            if f:
-                facts[r["uid"]].append((r["ts"], r["id"], f))
-    return {uid: fold_status(facts.get(uid, [])) for uid in wanted}
+        for r in db.read(_STATUS_EVENTS, org=organization, uids=wanted, types=STATUS_TYPES):
+            rows[r["uid"]].append([r["id"], r["ts"], r["event_type"], r["raw"]])
+    return {uid: spans_of(rows.get(uid, [])) for uid in wanted}
+
+
+def spans_of(events: list[list]) -> list[StatusSpan]:
+    """A user's status spans from its status events as [id, ts, event_type, raw] rows."""
+    facts = []
+    for eid, ts, event_type, raw in events:
+        f = status_facts(event_type, loads(raw))
+        if f:
+            facts.append((ts, eid, f))
+    return fold_status(facts)
+
+
+def status_and_block(spans: list[StatusSpan], t: int) -> tuple[str | None, str | None]:
+    """(status, blocking reason or None) at instant `t`."""
+    span = status_at(spans, t)
+    return (span.status if span else None, blocked_by(span))
 
 
 def status_history(db: Database, organization: str, user_id: str) -> list[StatusSpan]:
@@ -71,11 +96,7 @@ def status_as_of(db: Database, organization: str, user_id: str, as_of_ms: int | 
 def statuses_at(db: Database, organization: str, user_ids: list[str],
                 t: int) -> dict[str, tuple[str | None, str | None]]:
     """Per user: (status, blocking reason or None) at instant `t`."""
-    out = {}
-    for uid, spans in status_histories(db, organization, user_ids).items():
-        span = status_at(spans, t)
-        out[uid] = (span.status if span else None, blocked_by(span))
-    return out
+    return {uid: status_and_block(spans, t) for uid, spans in status_histories(db, organization, user_ids).items()}
 
 
 def unresolved_identities(db: Database, organization: str, from_ms: int | None = None, to_ms: int | None = None,
