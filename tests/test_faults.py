@@ -422,6 +422,36 @@ def test_graphql_resolver_losing_neo4j_answers_503(client: TestClient, key: str,
     assert r.status_code == 200 and r.json()["data"]["eventCount"] == 0
 
 
+def test_key_check_too_slow_answers_503_and_closes_websockets_1013(client: TestClient, db: Database, org: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key that cannot be checked in time (the database's fault, not the caller's) is a 503 on HTTP and a 1013
+    "try again later" close on a WebSocket upgrade; once the check works again the same key is let in."""
+    import app.auth
+    from graph.db import QueryTimeout
+    from starlette.websockets import WebSocketDisconnect
+    from tests.conftest import make_key
+
+    secret = make_key(db, org)  # new, so not in any replica's verified-key cache
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        raise QueryTimeout("the key lookup ran past its budget")
+
+    monkeypatch.setattr(app.auth, "authenticate", slow)
+    r = client.post("/graphql", json={"query": "{ eventCount }"}, headers={"x-api-key": secret})
+    assert r.status_code == 503 and r.json()["message"] and r.headers.get("retry-after"), (r.headers, r.text)
+    r = client.post("/insights/directory/v1/events/count", json={"service": ["all"],
+                    "start_time": "2020-01-01T00:00:00Z"}, headers={"x-api-key": secret})
+    assert r.status_code == 503, r.text
+    with pytest.raises(WebSocketDisconnect) as closed:
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"],
+                                      headers={"x-api-key": secret}) as ws:
+            ws.receive_text()
+    assert closed.value.code == 1013
+    monkeypatch.undo()
+    r = client.post("/graphql", json={"query": "{ eventCount }"}, headers={"x-api-key": secret})
+    assert r.status_code == 200 and r.json()["data"]["eventCount"] == 0, r.text
+
+
 def test_metrics_count_requests_and_ingest_outcomes(db: Database, org: str, client: TestClient) -> None:
     """/metrics (no key needed) counts requests by route template and ingested events by outcome."""
     from tests.conftest import make_key, sample_events
