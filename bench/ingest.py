@@ -44,10 +44,12 @@ if str(ROOT) not in sys.path:
 
 from app.model.intervals import ACCESS_RELS  # noqa: E402
 from app.model.events import ENTITY_LABELS  # noqa: E402
+from identities import IdentityAside  # noqa: E402  (bench/identities.py)
 
 EVENT_RELS = ("INITIATED_BY", "TARGETS", "ACCESSED", "FROM_IP", "ASSOC_FROM", "ASSOC_TO")
-REL_TYPES = EVENT_RELS + ACCESS_RELS
-NODE_LABELS = ("Event", *ENTITY_LABELS, "IPAddress", "AccessPair")
+IDENTITY_RELS = ("HELD_BY", "NAMED", "AUTHENTICATED_AS")  # graph/resolution.py's
+REL_TYPES = EVENT_RELS + ACCESS_RELS + IDENTITY_RELS
+NODE_LABELS = ("Event", *ENTITY_LABELS, "IPAddress", "AccessPair", "Identity")
 
 
 # ============================================================================================ the data ======
@@ -102,6 +104,35 @@ MERGE (e)-[:FROM_IP]->(ip)
 """
 
 
+B_NAMED = """
+UNWIND $rows AS r
+MERGE (i:Identity {organization: r.organization, kind: r.kind, name: r.name})
+WITH i, r
+MATCH (e:Event {organization: r.organization, id: r.event})
+CREATE (e)-[:NAMED {rank: r.rank}]->(i)
+"""
+B_DIRECT = """
+UNWIND $rows AS r
+MATCH (e:Event {organization: r.organization, id: r.event})
+MATCH (u:User {organization: r.organization, id: r.user})
+CREATE (e)-[:AUTHENTICATED_AS {by: 'id'}]->(u)
+"""
+B_IDENTITIES = "UNWIND $rows AS r MERGE (:Identity {organization: r.organization, kind: r.kind, name: r.name})"
+B_HELD = """
+UNWIND $rows AS r
+MATCH (u:User {organization: r.organization, id: r.user})
+MATCH (i:Identity {organization: r.organization, kind: r.kind, name: r.name})
+CREATE (i)-[:HELD_BY {organization: r.organization, since: r.since, until: r.until, by_event: r.by_event,
+                      ended_by_event: r.ended_by}]->(u)
+"""
+B_AUTH = """
+UNWIND $rows AS r
+MATCH (e:Event {organization: r.organization, id: r.event})
+MATCH (u:User {organization: r.organization, id: r.user})
+CREATE (e)-[:AUTHENTICATED_AS {by: r.kind, name: r.name}]->(u)
+"""
+
+
 def b_entity(label: str, rel: str) -> str:
     return f"""
 UNWIND $rows AS r
@@ -127,7 +158,10 @@ class Baseline:
     """The plainest writer that yields the same nodes and edges. Single writer, empty database: no duplicate
     detection, no locks, no out-of-order name logic (a name simply takes the last write, with its `<name>_at`
     ordering property set alongside so the node properties match). Interval edges need a pair's whole history,
-    so the association events' (ts, id, op) are kept aside (a few per user) and folded once at the end."""
+    so the association events' (ts, id, op) are kept aside (a few per user) and folded once at the end. Identity:
+    each sign-in's NAMED edges (and AUTHENTICATED_AS when it names its user's id) are written with its batch; the
+    users' name intervals (HELD_BY) and who each other sign-in was need all the events, so they are computed
+    at the end (bench/identities.py) and written then."""
 
     NAME_KEYS = ("name", "username", "email", "hostname", "displayName", "display_label", "kind", "type")
 
@@ -135,13 +169,14 @@ class Baseline:
         self.db, self.batch_size = db, batch_size
         self.pair_events: dict[tuple[str, str], list[tuple[int, str, str]]] = defaultdict(list)
         self.pair_first: dict[tuple[str, str], tuple[tuple[int, str], Any]] = {}
+        self.ident = IdentityAside()
         self.written = 0
         self.db_seconds = 0.0
 
     def add_batch(self, evs: list[Any]) -> None:
         from app.model.intervals import edge_for
 
-        rows, ips, pairs = [], [], set()
+        rows, ips, pairs, named, direct = [], [], set(), [], []
         ents: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for ev in evs:
             props = ev.node_properties()
@@ -166,6 +201,13 @@ class Baseline:
             ip = ev.raw.get("client_ip")
             if isinstance(ip, str) and ip:
                 ips.append({"organization": ev.organization, "address": ip.strip().lower(), "event": ev.id})
+            names, uid = self.ident.add(ev)
+            if uid is not None:
+                direct.append({"organization": ev.organization, "event": ev.id, "user": uid})
+            if names:
+                self.ident.keep_signin(ev, names)
+                named += [{"organization": ev.organization, "event": ev.id, "kind": k, "name": n, "rank": rank}
+                          for rank, k, n in names]
         orgs = sorted({ev.organization for ev in evs})
 
         def work(tx: Any) -> None:
@@ -177,6 +219,10 @@ class Baseline:
                 tx.run(b_entity(label, rel), rows=erows).consume()
             if ips:
                 tx.run(B_IPS, rows=ips).consume()
+            if named:
+                tx.run(B_NAMED, rows=named).consume()
+            if direct:
+                tx.run(B_DIRECT, rows=direct).consume()
 
         t0 = time.perf_counter()
         self.db.write_tx(work)
@@ -201,6 +247,13 @@ class Baseline:
             for i in range(0, len(rows), self.batch_size):
                 chunk = rows[i:i + self.batch_size]
                 self.db.write_tx(lambda tx, q=b_interval(rel, src, dst), c=chunk: tx.run(q, rows=c).consume())
+        held = self.ident.held()
+        auth = [{"organization": org, "event": eid, "user": u, "kind": k, "name": n}
+                for (org, eid, _, _), (u, k, n) in self.ident.resolved(held)]
+        names = [{"organization": o, "kind": k, "name": n} for o, k, n in self.ident.identities(held)]
+        for query, rows in ((B_IDENTITIES, names), (B_HELD, held), (B_AUTH, auth)):
+            for i in range(0, len(rows), self.batch_size):
+                self.db.write_tx(lambda tx, q=query, c=rows[i:i + self.batch_size]: tx.run(q, rows=c).consume())
         self.db_seconds += time.perf_counter() - t0
 
 
@@ -259,7 +312,17 @@ class _Done(list):
 def _query_name(query: str) -> str:
     """A short name for a statement of graph/ingest.py or of the baseline, for the per-statement table."""
     text = " ".join(ln.strip() for ln in query.strip().splitlines())
-    named = (("CREATE (e:Event", "events + links"), ("MATCH (e:Event {organization: k.", "duplicate check"),
+    named = (("CREATE (e:Event", "events + links"), ("CREATE (i)-[:HELD_BY", "identity: HELD_BY create"),
+             ("CREATE (e)-[:NAMED", "identity: NAMED (seek)"),
+             ("CREATE (e)-[:AUTHENTICATED_AS {by: 'id'}", "identity: AUTH by id (seek)"),
+             ("CREATE (e)-[:AUTHENTICATED_AS {by: r.kind", "identity: AUTH by name (seek)"),
+             ("WHERE NOT EXISTS { (u)<-[:HELD_BY]", "identity: unknown names"),
+             ("MATCH (n:User {organization: u.", "identity: user locks"),
+             ("MERGE (n:Identity", "identity: identity locks"), ("MERGE (:Identity", "identity: nodes"),
+             ("COLLECT { MATCH (u)<-[:TARGETS]", "identity: user state"), ("DELETE h", "identity: HELD_BY delete"),
+             ("<-[:NAMED]-(e) WITH DISTINCT", "identity: named events"),
+             ("-[h:HELD_BY]->(u:User) RETURN", "identity: holders"),
+             ("-[a:AUTHENTICATED_AS]->() DELETE", "identity: unlink"), ("MATCH (e:Event {organization: k.", "duplicate check"),
              ("CALL () { UNWIND $orgs", "nodes (org, entities, ips)"), ("MERGE (e:Event", "events"), ("MERGE (n:Organization {organization: o", "organizations"),
              ("MERGE (a:AccessPair", "pair locks"), ("MATCH (e:Event {organization: p.", "pair events (refold read)"),
              ("MERGE (ip:IPAddress", "ip addresses + links"), ("MERGE (:IPAddress", "ip addresses"),
