@@ -344,19 +344,31 @@ def _query_name(query: str) -> str:
 
 
 def _write_batch_at(rev: str) -> Any:
-    """graph.write.write_batch as it is now, or (phase `pipeline@REV`) as graph/write.py was at a git revision,
-    loaded against today's other modules: an A/B of the write path in one run, on the same data."""
+    """graph.write.write_batch as it is now, or (phase `pipeline@REV`) as graph/write.py and graph/resolution.py
+    (the identity statements it calls) were at a git revision, loaded against today's other modules: an A/B of the
+    write path in one run, on the same data."""
     if not rev:
         from graph.write import write_batch
 
         return write_batch
     import types
 
-    source = subprocess.run(["git", "show", f"{rev}:graph/write.py"], cwd=ROOT, check=True, text=True,
-                            stdout=subprocess.PIPE).stdout
-    module = types.ModuleType(f"graph_write_at_{rev}")
-    exec(compile(source, f"{rev}:graph/write.py", "exec"), module.__dict__)  # noqa: S102 - our own history
-    return module.write_batch
+    def load(path: str, name: str) -> Any:
+        source = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, check=True, text=True,
+                                stdout=subprocess.PIPE).stdout
+        module = types.ModuleType(name)
+        exec(compile(source, f"{rev}:{path}", "exec"), module.__dict__)  # noqa: S102 - our own history
+        return module
+
+    import graph.resolution
+
+    has_resolution = subprocess.run(["git", "cat-file", "-e", f"{rev}:graph/resolution.py"], cwd=ROOT).returncode == 0
+    try:  # write.py of REV imports `graph.resolution` of REV (when it had one)
+        if has_resolution:
+            sys.modules["graph.resolution"] = load("graph/resolution.py", "graph.resolution")
+        return load("graph/write.py", f"graph_write_at_{rev}").write_batch
+    finally:
+        sys.modules["graph.resolution"] = graph.resolution
 
 
 def child(args: argparse.Namespace) -> dict[str, Any]:
@@ -367,9 +379,16 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     enricher = Enricher(args.geoip_db)
     n = 0
     out: dict[str, Any] = {"phase": args.child}
-    args.child, _, size = args.child.partition("+b")  # e.g. pipeline+b5000: this phase with batches of 5,000
-    if size:
-        args.batch_size = int(size)
+    # e.g. pipeline+b5000: batches of 5,000; +w2: two concurrent writers; +s500: sys.setswitchinterval(500 us)
+    args.child, *options = args.child.split("+")
+    writers = 1
+    for o in options:
+        if o[:1] == "b":
+            args.batch_size = int(o[1:])
+        elif o[:1] == "w":
+            writers = int(o[1:])
+        elif o[:1] == "s":
+            sys.setswitchinterval(int(o[1:]) / 1e6)
     statements: dict[str, list[float]] = {}
     profiler = None
     if args.profile:
@@ -420,7 +439,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
             t0 = time.perf_counter()
             if profiler:
                 profiler.enable()
-            pipeline = Pipeline(db, enricher, args.batch_size) if args.child != "overlap" else \
+            pipeline = Pipeline(db, enricher, args.batch_size, writers=writers) if args.child != "overlap" else \
                 overlap_pipeline(db, enricher, args.batch_size)
             summary = pipeline.run(records)
             elapsed = time.perf_counter() - t0
@@ -572,9 +591,9 @@ def parent(args: argparse.Namespace) -> int:
 
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     for p in phases:
-        if p.split("+b")[0].split("@")[0] not in ("python", "pipeline", "baseline", "floor", "overlap"):
+        if p.split("+")[0].split("@")[0] not in ("python", "pipeline", "baseline", "floor", "overlap"):
             sys.exit(f"unknown phase {p!r}: use python, pipeline, pipeline@REV, baseline, floor, overlap, "
-                     "each optionally +bN (batch size N)")
+                     "each optionally +bN (batch size N), +wN (N writer threads), +sN (switch interval N us)")
     if any(p != "python" for p in phases) and not _port_free(args.port):
         sys.exit(f"port {args.port} is taken: pass --port with a free one")
     tmp = Path(tempfile.mkdtemp(prefix="insightgraph-bench-")) if args.home is None else args.home
@@ -671,7 +690,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
             continue
         for r in results:
             name = r["phase"]
-            if name.split("+b")[0].split("@")[0] in ("pipeline", "overlap"):
+            if name.split("+")[0].split("@")[0] in ("pipeline", "overlap"):
                 ratio = r["rate"] / by[ref]["rate"]
                 cpu_ratio = _cpu_per_event(by[ref]) / _cpu_per_event(r)
                 print(f"{name} / {ref} = {ratio:.2f}x by wall time" + ("   (target >= 0.90x)" if ref == "baseline"
@@ -719,7 +738,8 @@ def main(argv: list[str] | None = None) -> int:
                          "them up")
     ap.add_argument("--phases", default="python,pipeline,baseline,floor",
                     help="comma-separated, run in this order; pipeline@REV writes with graph/write.py of a git "
-                         "revision (an A/B in the same run); +bN after a phase: batches of N for that phase")
+                         "revision (an A/B in the same run); after a phase +bN: batches of N, +wN: N concurrent "
+                         "writers (pipeline), +sN: sys.setswitchinterval(N microseconds)")
     ap.add_argument("--port", type=int, default=7699, help="Bolt port of the bench's own Neo4j")
     ap.add_argument("--heap", default="2g", help="Neo4j JVM heap")
     ap.add_argument("--pagecache", default="2g", help="Neo4j page cache")
