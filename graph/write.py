@@ -45,6 +45,12 @@ CALL (e, r) {
   MATCH (n) WHERE elementId(n) = l[1]
   CREATE (e)-[:$(l[0])]->(n)
 }
+CALL (e, r) {
+  UNWIND r.plinks AS l
+  MATCH (n) WHERE elementId(n) = l[1]
+  CREATE (e)-[x:$(l[0])]->(n)
+  SET x = l[2]
+}
 """
 
 
@@ -167,11 +173,12 @@ def _write(tx: neo4j.ManagedTransaction, events: list[Event]) -> list[tuple[str,
     if ips:
         for rec in tx.run(_IP_NODES, rows=[{"organization": o, "address": a} for o, a in sorted(ips)]):
             node[("", rec["organization"], rec["address"])] = rec["node"]
-    rows = [{"props": ev.node_properties(), "links": [(rel, node[key]) for rel, key in mine]}
-            for ev, mine in zip(new, links)]
+    # Who each sign-in is (graph/resolution.py), before the events exist: its NAMED and AUTHENTICATED_AS links
+    # are created with it below; stored sign-ins whose names' history changed are re-linked there.
+    resolved = resolve_batch(tx, new, token, node)
+    rows = [{"props": ev.node_properties(), "links": [(rel, node[key]) for rel, key in mine], "plinks": extra}
+            for ev, mine, extra in zip(new, links, resolved)]
     tx.run(_WRITE_EVENTS, rows=rows).consume()
-
-    resolve_batch(tx, new, token)  # who each sign-in is: graph/resolution.py
     touched = sorted({(ev.organization, pair) for ev in new if (pair := ev.node_properties().get("assoc_pair"))})
     if touched:
         _refold(tx, [{"organization": o, "key": k} for o, k in touched])
