@@ -10,6 +10,7 @@ same connection serialise instead of each seeing half the story.
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections import defaultdict
 from typing import Any
 
@@ -124,7 +125,7 @@ def _order(ev: Event) -> str:
     return f"{ev.ts:015d}{ev.id}"
 
 
-def _write(tx: neo4j.ManagedTransaction, events: list[Event]) -> list[tuple[str, str]]:
+def _write(tx: neo4j.ManagedTransaction, events: list[Event], known_orgs: set[str]) -> list[tuple[str, str]]:
     token = uuid.uuid4().hex
     pairs = sorted({(ev.organization, pair) for ev in events if (pair := ev.node_properties().get("assoc_pair"))})
     pair_rows = [{"organization": o, "key": k} for o, k in pairs]
@@ -162,7 +163,9 @@ def _write(tx: neo4j.ManagedTransaction, events: list[Event]) -> list[tuple[str,
             ips.add((ev.organization, address))
             mine.append(("FROM_IP", ("", ev.organization, address)))
         links.append(mine)
-    tx.run(_ORG_QUERY, orgs=sorted({ev.organization for ev in new})).consume()
+    orgs = sorted({ev.organization for ev in new} - known_orgs)
+    if orgs:  # an organization this process has committed before exists (Organization nodes are never deleted)
+        tx.run(_ORG_QUERY, orgs=orgs).consume()
     by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (label, _, _), row in sorted(entities.items()):  # a fixed lock order across concurrent writers
         by_label[label].append(row)
@@ -206,6 +209,15 @@ def _refold(tx: neo4j.ManagedTransaction, pairs: list[dict[str, str]]) -> None:
         tx.run(_create_intervals(rel, src, dst), rows=rows).consume()
 
 
+_KNOWN_ORGS: "weakref.WeakKeyDictionary[Database, set[str]]" = weakref.WeakKeyDictionary()
+
+
+def _known_organizations(db: Database) -> set[str]:
+    """The organizations whose node this process committed through `db` (or found committed): write_batch
+    skips their MERGE, a round trip per batch."""
+    return _KNOWN_ORGS.setdefault(db, set())
+
+
 _RACE_RETRIES = 100  # reruns after losing a race for an event to another writer (each loss is its progress)
 
 
@@ -221,9 +233,12 @@ def write_batch(db: Database, events: list[Event]) -> set[tuple[str, str]]:
     unique = list(first.values())
     if not unique:
         return set()
+    known = _known_organizations(db)
     for attempt in range(_RACE_RETRIES, -1, -1):
         try:
-            return set(db.write_tx(lambda tx: _write(tx, unique)))
+            written = set(db.write_tx(lambda tx: _write(tx, unique, known)))
+            known.update(ev.organization for ev in unique)  # committed: stored or already present
+            return written
         except neo4j.exceptions.ConstraintError:
             if not attempt:
                 raise
