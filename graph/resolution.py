@@ -7,9 +7,11 @@
                                                        at the event's instant)
 
 Order-independent like the access intervals (graph/write.py): a user's HELD_BY intervals are refolded from all the
-user's lifecycle events (app/model/identity.fold_names) whenever one of them arrives, and every sign-in NAMED with
-a name whose intervals changed is resolved again. Users, then identities, are locked (a write to the node) in a
-fixed order before they are read, so two writers of one name take turns.
+user's lifecycle events and its stored names (app/model/identity.fold_names) whenever one of those arrives or
+changes, and every sign-in NAMED with a name whose intervals changed is resolved again. A batch's own sign-ins are
+resolved before its events are created, and their NAMED / AUTHENTICATED_AS edges are created with them. Users,
+then identities, are locked (a write to the node) in a fixed order before they are read, so two writers of one
+name take turns.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ import neo4j
 
 from app.model.audit import USER_AUTH_TYPES
 from app.model.events import Event
-from app.model.identity import (KINDS, LIFECYCLE_TYPES, Held, direct_user, fold_names, lifecycle_facts, norm,
-                                principal_names, resolve)
+from app.model.identity import (LIFECYCLE_TYPES, Held, direct_user, fold_names, lifecycle_facts, principal_names,
+                                resolve)
 from app.model.jsonutil import loads
 
 _LOCK_USERS = """
@@ -42,14 +44,6 @@ _USER_NODES = """
 UNWIND $users AS u
 MATCH (n:User {organization: u.organization, id: u.id})
 RETURN u.organization AS organization, u.id AS id, elementId(n) AS node
-"""
-
-# Users whose observed name is not (yet) one of their identities: their fallback name may have changed.
-_UNKNOWN_NAMES = """
-UNWIND $obs AS o
-MATCH (u:User {organization: o.organization, id: o.id})
-WHERE NOT EXISTS { (u)<-[:HELD_BY]-(:Identity {organization: o.organization, kind: o.kind, name: o.name}) }
-RETURN DISTINCT o.organization AS organization, o.id AS id
 """
 
 _USER_STATE = f"""
@@ -108,13 +102,6 @@ CREATE (e)-[:AUTHENTICATED_AS {by: r.kind, name: r.name}]->(u)
 Name = tuple[str, str, str]  # (organization, kind, name)
 
 
-def _user_refs(ev: Event) -> list[Any]:
-    refs = [ev.initiator, ev.target]
-    if ev.connection is not None:
-        refs += [ev.connection.a, ev.connection.b]
-    return [r for r in refs if r is not None and r.label == "User"]
-
-
 def _as_rows(names: set[Name]) -> list[dict[str, str]]:
     return [{"organization": o, "kind": k, "name": n} for o, k, n in sorted(names)]
 
@@ -123,17 +110,18 @@ Link = tuple[str, str, dict[str, Any]]  # (relationship type, element id of the 
 
 
 def resolve_batch(tx: neo4j.ManagedTransaction, new: list[Event], token: str,
-                  node: dict[tuple[str, str, str], str]) -> list[list[Link]]:
+                  node: dict[tuple[str, str, str], str], renamed: set[tuple[str, str]]) -> list[list[Link]]:
     """Before the batch's events are created: refold the name history of users the batch says something about
     (their stored lifecycle events plus the batch's), re-resolve every stored sign-in naming a name whose history
     changed, and resolve the batch's own sign-ins. Returns, per event of `new`, the NAMED and AUTHENTICATED_AS
     links the events statement creates with it (graph/write.py); `node` holds the element ids of the batch's
-    entities, (label, organization, id) -> element id."""
+    entities, (label, organization, id) -> element id; `renamed` the users whose stored username or email this
+    transaction changed (a user's name history is a function of its lifecycle events and those names only, so
+    those are the users to refold besides the ones the batch's lifecycle events are about)."""
     direct: list[tuple[int, str, str]] = []  # (index in new, organization, user id)
     named: list[tuple[int, str, str, str, int]] = []  # (index, organization, kind, name, rank)
     mentioned: set[Name] = set()
     lifecycle: dict[tuple[str, str], list[tuple[int, str, dict[str, Any]]]] = defaultdict(list)
-    observed: set[tuple[str, str, str, str]] = set()
     for i, ev in enumerate(new):
         org = ev.organization
         if ev.event_type in USER_AUTH_TYPES:
@@ -151,17 +139,10 @@ def resolve_batch(tx: neo4j.ManagedTransaction, new: list[Event], token: str,
                 mentioned.add((org, kind, name))
             for kind, pair in facts["renames"].items():
                 mentioned.update((org, kind, n) for n in pair if n)
-        for ref in _user_refs(ev):
-            for kind in KINDS:
-                if (name := norm(ref.props.get(kind))):
-                    observed.add((org, ref.id, kind, name))
     links: list[list[Link]] = [[] for _ in new]
-    if not (direct or named or lifecycle or observed):
+    if not (direct or named or lifecycle or renamed):
         return links
-    obs = [{"organization": o, "id": i, "kind": k, "name": n} for o, i, k, n in sorted(observed)]
-    refold = set(lifecycle)
-    if obs:
-        refold |= {(r["organization"], r["id"]) for r in tx.run(_UNKNOWN_NAMES, obs=obs)}
+    refold = set(lifecycle) | renamed
     users = [{"organization": o, "id": i} for o, i in sorted(refold)]
     if users:  # lock order: users, then names, each sorted
         tx.run(_LOCK_USERS, users=users, token=token).consume()

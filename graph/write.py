@@ -60,6 +60,10 @@ def _entity_query(label: str) -> str:
     event that carried it (`at` holds that event's order key per property). Properties are written only when they
     change. The label is whitelisted."""
     assert label in ENTITY_LABELS
+    # A User's names feed its name history (graph/resolution.py): say whether this statement changed them.
+    before = "WITH n, r, [coalesce(n.username, ''), coalesce(n.email, '')] AS before\n" if label == "User" else ""
+    renamed = (", before <> [coalesce(n.username, ''), coalesce(n.email, '')] AS renamed" if label == "User"
+               else ", false AS renamed")
     sets = "\n".join(
         f"FOREACH (_ IN CASE WHEN r.at.{k} IS NOT NULL AND r.at.{k} >= coalesce(n.{k}_at, '') THEN [1] ELSE [] END"
         f" | SET n.{k} = r.props.{k}, n.{k}_at = r.at.{k})"
@@ -68,8 +72,8 @@ def _entity_query(label: str) -> str:
     return f"""
 UNWIND $rows AS r
 MERGE (n:{label} {{organization: r.organization, id: r.id}})
-{sets}
-RETURN r.organization AS organization, r.id AS id, elementId(n) AS node
+{before}{sets}
+RETURN r.organization AS organization, r.id AS id, elementId(n) AS node{renamed}
 """
 
 
@@ -170,15 +174,18 @@ def _write(tx: neo4j.ManagedTransaction, events: list[Event], known_orgs: set[st
     for (label, _, _), row in sorted(entities.items()):  # a fixed lock order across concurrent writers
         by_label[label].append(row)
     node: dict[tuple[str, str, str], str] = {}  # node key -> element id, valid inside this transaction
+    renamed: set[tuple[str, str]] = set()  # users whose username or email this transaction changed
     for label in sorted(by_label):
         for rec in tx.run(_ENTITY_QUERIES[label], rows=by_label[label]):
             node[(label, rec["organization"], rec["id"])] = rec["node"]
+            if rec["renamed"]:
+                renamed.add((rec["organization"], rec["id"]))
     if ips:
         for rec in tx.run(_IP_NODES, rows=[{"organization": o, "address": a} for o, a in sorted(ips)]):
             node[("", rec["organization"], rec["address"])] = rec["node"]
     # Who each sign-in is (graph/resolution.py), before the events exist: its NAMED and AUTHENTICATED_AS links
     # are created with it below; stored sign-ins whose names' history changed are re-linked there.
-    resolved = resolve_batch(tx, new, token, node)
+    resolved = resolve_batch(tx, new, token, node, renamed)
     rows = [{"props": ev.node_properties(), "links": [(rel, node[key]) for rel, key in mine], "plinks": extra}
             for ev, mine, extra in zip(new, links, resolved)]
     tx.run(_WRITE_EVENTS, rows=rows).consume()
