@@ -381,14 +381,15 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"phase": args.child}
     # e.g. pipeline+b5000: batches of 5,000; +w2: two concurrent writers; +s500: sys.setswitchinterval(500 us)
     args.child, *options = args.child.split("+")
-    writers = 1
+    writers, switch = 1, None
     for o in options:
         if o[:1] == "b":
             args.batch_size = int(o[1:])
         elif o[:1] == "w":
             writers = int(o[1:])
         elif o[:1] == "s":
-            sys.setswitchinterval(int(o[1:]) / 1e6)
+            switch = int(o[1:]) / 1e6
+            sys.setswitchinterval(switch)
     statements: dict[str, list[float]] = {}
     profiler = None
     if args.profile:
@@ -439,7 +440,8 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
             t0 = time.perf_counter()
             if profiler:
                 profiler.enable()
-            pipeline = Pipeline(db, enricher, args.batch_size, writers=writers) if args.child != "overlap" else \
+            kw: dict[str, Any] = {"writers": writers} if switch is None else {"writers": writers, "switch_interval": switch}
+            pipeline = Pipeline(db, enricher, args.batch_size, **kw) if args.child != "overlap" else \
                 overlap_pipeline(db, enricher, args.batch_size)
             summary = pipeline.run(records)
             elapsed = time.perf_counter() - t0
