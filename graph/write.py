@@ -60,20 +60,26 @@ def _entity_query(label: str) -> str:
     event that carried it (`at` holds that event's order key per property). Properties are written only when they
     change. The label is whitelisted."""
     assert label in ENTITY_LABELS
-    # A User's names feed its name history (graph/resolution.py): say whether this statement changed them.
-    before = "WITH n, r, [coalesce(n.username, ''), coalesce(n.email, '')] AS before\n" if label == "User" else ""
-    renamed = (", before <> [coalesce(n.username, ''), coalesce(n.email, '')] AS renamed" if label == "User"
-               else ", false AS renamed")
+    # A User's username and email feed its name history (graph/resolution.py): when this statement changes one, it
+    # marks the node with the transaction's token (inside the FOREACH: a read of n.username before all the SETs
+    # would make the planner put a whole-batch Eager between them) and says so.
+    def mark(k: str) -> str:
+        if label != "User" or k not in ("username", "email"):
+            return ""
+        return (f" FOREACH (_ IN CASE WHEN coalesce(n.{k}, '') <> r.props.{k} THEN [1] ELSE [] END"
+                " | SET n.lock = $token)")
+
     sets = "\n".join(
         f"FOREACH (_ IN CASE WHEN r.at.{k} IS NOT NULL AND r.at.{k} >= coalesce(n.{k}_at, '') THEN [1] ELSE [] END"
-        f" | SET n.{k} = r.props.{k}, n.{k}_at = r.at.{k})"
+        f" |{mark(k)} SET n.{k} = r.props.{k}, n.{k}_at = r.at.{k})"
         for k in NAME_KEYS
     )
+    renamed = "n.lock = $token" if label == "User" else "false"
     return f"""
 UNWIND $rows AS r
 MERGE (n:{label} {{organization: r.organization, id: r.id}})
-{before}{sets}
-RETURN r.organization AS organization, r.id AS id, elementId(n) AS node{renamed}
+{sets}
+RETURN r.organization AS organization, r.id AS id, elementId(n) AS node, {renamed} AS renamed
 """
 
 
@@ -176,7 +182,7 @@ def _write(tx: neo4j.ManagedTransaction, events: list[Event], known_orgs: set[st
     node: dict[tuple[str, str, str], str] = {}  # node key -> element id, valid inside this transaction
     renamed: set[tuple[str, str]] = set()  # users whose username or email this transaction changed
     for label in sorted(by_label):
-        for rec in tx.run(_ENTITY_QUERIES[label], rows=by_label[label]):
+        for rec in tx.run(_ENTITY_QUERIES[label], rows=by_label[label], token=token):
             node[(label, rec["organization"], rec["id"])] = rec["node"]
             if rec["renamed"]:
                 renamed.add((rec["organization"], rec["id"]))
