@@ -49,9 +49,10 @@ class IngestInterrupted(Exception):
 
 
 # The writer thread waits on Neo4j for each of a batch's ~20 statements while this thread parses the next batch; with
-# Python's default 5 ms switch interval every reply can wait up to 5 ms for the GIL. 0.5 ms measured -8% CPU per
-# event and the statements that overlap parsing 35-55% faster (bench/README.md, issue 14).
-SWITCH_INTERVAL = 0.0005
+# Python's default 5 ms switch interval a reply can wait up to 5 ms for the GIL. A shorter interval (`switch_interval`)
+# measured faster under foreign load but slower on a quiet machine (0.5 ms: -4% events/s, +8% CPU per event;
+# bench/README.md, issue 14), so the default leaves Python's alone.
+SWITCH_INTERVAL: float | None = None
 
 
 class Pipeline:
