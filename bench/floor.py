@@ -4,8 +4,9 @@ database with no constraints and no indexes, one transaction per batch.
 What it leaves out, on purpose, to show what transactional writes cost here when nothing is checked: no duplicate
 detection, no MERGE (an empty database and one writer: the Python side remembers the element id of every entity,
 IP address and access pair it created, across batches), no locks, no name updates (an entity keeps the names of
-the first event that mentioned it), no index entries to maintain. Node and relationship counts per label and type
-equal the pipeline's, which the benchmark checks.
+the first event that mentioned it), no index entries to maintain. The identity graph is written as the baseline's
+is (bench/identities.py, folded at the end), by element id. Node and relationship counts per label and type equal
+the pipeline's, which the benchmark checks.
 """
 
 from __future__ import annotations
