@@ -4,8 +4,9 @@ database with no constraints and no indexes, one transaction per batch.
 What it leaves out, on purpose, to show what transactional writes cost here when nothing is checked: no duplicate
 detection, no MERGE (an empty database and one writer: the Python side remembers the element id of every entity,
 IP address and access pair it created, across batches), no locks, no name updates (an entity keeps the names of
-the first event that mentioned it), no index entries to maintain. Node and relationship counts per label and type
-equal the pipeline's, which the benchmark checks.
+the first event that mentioned it), no index entries to maintain. The identity graph is written as the baseline's
+is (bench/identities.py, folded at the end), by element id. Node and relationship counts per label and type equal
+the pipeline's, which the benchmark checks.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from typing import Any
+
+from identities import IdentityAside
 
 F_NODES = """
 UNWIND $rows AS r
@@ -31,6 +34,14 @@ CALL (e, r) {
   MATCH (n) WHERE elementId(n) = l[1]
   CREATE (e)-[:$(l[0])]->(n)
 }
+CALL (e, r) {
+  UNWIND r.plinks AS l
+  MATCH (n) WHERE elementId(n) = l[1]
+  CREATE (e)-[x:$(l[0])]->(n)
+  SET x = l[2]
+}
+WITH e, r WHERE r.k IS NOT NULL
+RETURN r.k AS k, elementId(e) AS node
 """
 
 F_INTERVALS = """
@@ -52,6 +63,7 @@ class Floor:
         self.node: dict[tuple[str, str, str], str] = {}  # (label, org, key) -> element id, for the whole run
         self.pair_events: dict[tuple[str, str], list[tuple[int, str, str]]] = defaultdict(list)
         self.pair_first: dict[tuple[str, str], tuple[tuple[int, str], Any]] = {}
+        self.ident = IdentityAside()
         self.written = 0
         self.db_seconds = 0.0
 
@@ -92,7 +104,18 @@ class Floor:
             if isinstance(ip, str) and ip.strip():
                 address = normalise_ip(ip)
                 links.append(("FROM_IP", want(("IPAddress", org, address), {"organization": org, "address": address})))
-            rows.append((props, links))
+            plinks: list[tuple[str, tuple[str, str, str], dict[str, Any]]] = []
+            names, uid = self.ident.add(ev)
+            if uid is not None and (("User", org, uid) in self.node or ("User", org, uid) in fresh):
+                plinks.append(("AUTHENTICATED_AS", ("User", org, uid), {"by": "id"}))
+            for rank, kind, name in names:
+                ident = want(("Identity", org, f"{kind}:{name}"), {"organization": org, "kind": kind, "name": name})
+                plinks.append(("NAMED", ident, {"rank": rank}))
+            k = None
+            if names:
+                k = len(self.ident.signins)
+                self.ident.keep_signin(ev, names)
+            rows.append((props, links, plinks, k))
         keys = list(fresh)
         node_rows = [{"i": i, "label": k[0], "props": fresh[k]} for i, k in enumerate(keys)]
 
@@ -100,13 +123,20 @@ class Floor:
             if node_rows:
                 for rec in tx.run(F_NODES, rows=node_rows):
                     self.node[keys[rec["i"]]] = rec["node"]
-            tx.run(F_EVENTS, rows=[{"props": p, "links": [(rel, self.node[k]) for rel, k in links]}
-                                   for p, links in rows]).consume()
+            for rec in tx.run(F_EVENTS, rows=[{"props": p, "links": [(rel, self.node[k]) for rel, k in links],
+                                               "plinks": [(rel, self.node[k], x) for rel, k, x in plinks], "k": i}
+                                              for p, links, plinks, i in rows]):
+                handles[rec["k"]] = rec["node"]
+
+        handles: dict[int, str] = {}
 
         t0 = time.perf_counter()
         self.db.write_tx(work)
         self.db_seconds += time.perf_counter() - t0
         self.written += len(evs)
+        for k, node in handles.items():  # the sign-ins' element ids, for AUTHENTICATED_AS at the end
+            org, eid, ts, names, _ = self.ident.signins[k]
+            self.ident.signins[k] = (org, eid, ts, names, node)
 
     def finish(self) -> None:
         from app.model.intervals import fold
@@ -123,7 +153,28 @@ class Floor:
                 rows.append({"rel": rel, "src": self.node[(src.label, key[0], src.id)],
                              "dst": self.node[(dst.label, key[0], dst.id)],
                              "props": {k: v for k, v in props.items() if v is not None}})
+        held = self.ident.held()
+        missing = [(o, k, n) for o, k, n in self.ident.identities(held) if ("Identity", o, f"{k}:{n}") not in self.node]
+        fresh = [{"i": i, "label": "Identity", "props": {"organization": o, "kind": k, "name": n}}
+                 for i, (o, k, n) in enumerate(missing)]
+        for h in held:
+            props = {"organization": h["organization"], "since": h["since"], "until": h["until"],
+                     "by_event": h["by_event"], "ended_by_event": h["ended_by"]}
+            rows.append({"rel": "HELD_BY", "src": ("Identity", h["organization"], f"{h['kind']}:{h['name']}"),
+                         "dst": self.node[("User", h["organization"], h["user"])],
+                         "props": {k: v for k, v in props.items() if v is not None}})
+        auth = [{"rel": "AUTHENTICATED_AS", "src": node, "dst": self.node[("User", org, u)],
+                 "props": {"by": k, "name": n}} for (org, _, _, node), (u, k, n) in self.ident.resolved(held)]
         t0 = time.perf_counter()
+        for i in range(0, len(fresh), self.batch_size):
+            chunk = fresh[i:i + self.batch_size]
+            for rec in self.db.write_tx(lambda tx, c=chunk: list(tx.run(F_NODES, rows=c))):
+                p = chunk[rec["i"] - chunk[0]["i"]]["props"]
+                self.node[("Identity", p["organization"], f"{p['kind']}:{p['name']}")] = rec["node"]
+        for r in rows:
+            if isinstance(r["src"], tuple):
+                r["src"] = self.node[r["src"]]
+        rows += auth
         for i in range(0, len(rows), self.batch_size):
             chunk = rows[i:i + self.batch_size]
             self.db.write_tx(lambda tx, c=chunk: tx.run(F_INTERVALS, rows=c).consume())

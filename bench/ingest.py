@@ -44,10 +44,12 @@ if str(ROOT) not in sys.path:
 
 from app.model.intervals import ACCESS_RELS  # noqa: E402
 from app.model.events import ENTITY_LABELS  # noqa: E402
+from identities import IdentityAside  # noqa: E402  (bench/identities.py)
 
 EVENT_RELS = ("INITIATED_BY", "TARGETS", "ACCESSED", "FROM_IP", "ASSOC_FROM", "ASSOC_TO")
-REL_TYPES = EVENT_RELS + ACCESS_RELS
-NODE_LABELS = ("Event", *ENTITY_LABELS, "IPAddress", "AccessPair")
+IDENTITY_RELS = ("HELD_BY", "NAMED", "AUTHENTICATED_AS")  # graph/resolution.py's
+REL_TYPES = EVENT_RELS + ACCESS_RELS + IDENTITY_RELS
+NODE_LABELS = ("Event", *ENTITY_LABELS, "IPAddress", "AccessPair", "Identity")
 
 
 # ============================================================================================ the data ======
@@ -102,6 +104,35 @@ MERGE (e)-[:FROM_IP]->(ip)
 """
 
 
+B_NAMED = """
+UNWIND $rows AS r
+MERGE (i:Identity {organization: r.organization, kind: r.kind, name: r.name})
+WITH i, r
+MATCH (e:Event {organization: r.organization, id: r.event})
+CREATE (e)-[:NAMED {rank: r.rank}]->(i)
+"""
+B_DIRECT = """
+UNWIND $rows AS r
+MATCH (e:Event {organization: r.organization, id: r.event})
+MATCH (u:User {organization: r.organization, id: r.user})
+CREATE (e)-[:AUTHENTICATED_AS {by: 'id'}]->(u)
+"""
+B_IDENTITIES = "UNWIND $rows AS r MERGE (:Identity {organization: r.organization, kind: r.kind, name: r.name})"
+B_HELD = """
+UNWIND $rows AS r
+MATCH (u:User {organization: r.organization, id: r.user})
+MATCH (i:Identity {organization: r.organization, kind: r.kind, name: r.name})
+CREATE (i)-[:HELD_BY {organization: r.organization, since: r.since, until: r.until, by_event: r.by_event,
+                      ended_by_event: r.ended_by}]->(u)
+"""
+B_AUTH = """
+UNWIND $rows AS r
+MATCH (e:Event {organization: r.organization, id: r.event})
+MATCH (u:User {organization: r.organization, id: r.user})
+CREATE (e)-[:AUTHENTICATED_AS {by: r.kind, name: r.name}]->(u)
+"""
+
+
 def b_entity(label: str, rel: str) -> str:
     return f"""
 UNWIND $rows AS r
@@ -127,7 +158,10 @@ class Baseline:
     """The plainest writer that yields the same nodes and edges. Single writer, empty database: no duplicate
     detection, no locks, no out-of-order name logic (a name simply takes the last write, with its `<name>_at`
     ordering property set alongside so the node properties match). Interval edges need a pair's whole history,
-    so the association events' (ts, id, op) are kept aside (a few per user) and folded once at the end."""
+    so the association events' (ts, id, op) are kept aside (a few per user) and folded once at the end. Identity:
+    each sign-in's NAMED edges (and AUTHENTICATED_AS when it names its user's id) are written with its batch; the
+    users' name intervals (HELD_BY) and who each other sign-in was need all the events, so they are computed
+    at the end (bench/identities.py) and written then."""
 
     NAME_KEYS = ("name", "username", "email", "hostname", "displayName", "display_label", "kind", "type")
 
@@ -135,13 +169,14 @@ class Baseline:
         self.db, self.batch_size = db, batch_size
         self.pair_events: dict[tuple[str, str], list[tuple[int, str, str]]] = defaultdict(list)
         self.pair_first: dict[tuple[str, str], tuple[tuple[int, str], Any]] = {}
+        self.ident = IdentityAside()
         self.written = 0
         self.db_seconds = 0.0
 
     def add_batch(self, evs: list[Any]) -> None:
         from app.model.intervals import edge_for
 
-        rows, ips, pairs = [], [], set()
+        rows, ips, pairs, named, direct = [], [], set(), [], []
         ents: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for ev in evs:
             props = ev.node_properties()
@@ -166,6 +201,13 @@ class Baseline:
             ip = ev.raw.get("client_ip")
             if isinstance(ip, str) and ip:
                 ips.append({"organization": ev.organization, "address": ip.strip().lower(), "event": ev.id})
+            names, uid = self.ident.add(ev)
+            if uid is not None:
+                direct.append({"organization": ev.organization, "event": ev.id, "user": uid})
+            if names:
+                self.ident.keep_signin(ev, names)
+                named += [{"organization": ev.organization, "event": ev.id, "kind": k, "name": n, "rank": rank}
+                          for rank, k, n in names]
         orgs = sorted({ev.organization for ev in evs})
 
         def work(tx: Any) -> None:
@@ -177,6 +219,10 @@ class Baseline:
                 tx.run(b_entity(label, rel), rows=erows).consume()
             if ips:
                 tx.run(B_IPS, rows=ips).consume()
+            if named:
+                tx.run(B_NAMED, rows=named).consume()
+            if direct:
+                tx.run(B_DIRECT, rows=direct).consume()
 
         t0 = time.perf_counter()
         self.db.write_tx(work)
@@ -201,6 +247,13 @@ class Baseline:
             for i in range(0, len(rows), self.batch_size):
                 chunk = rows[i:i + self.batch_size]
                 self.db.write_tx(lambda tx, q=b_interval(rel, src, dst), c=chunk: tx.run(q, rows=c).consume())
+        held = self.ident.held()
+        auth = [{"organization": org, "event": eid, "user": u, "kind": k, "name": n}
+                for (org, eid, _, _), (u, k, n) in self.ident.resolved(held)]
+        names = [{"organization": o, "kind": k, "name": n} for o, k, n in self.ident.identities(held)]
+        for query, rows in ((B_IDENTITIES, names), (B_HELD, held), (B_AUTH, auth)):
+            for i in range(0, len(rows), self.batch_size):
+                self.db.write_tx(lambda tx, q=query, c=rows[i:i + self.batch_size]: tx.run(q, rows=c).consume())
         self.db_seconds += time.perf_counter() - t0
 
 
@@ -259,7 +312,17 @@ class _Done(list):
 def _query_name(query: str) -> str:
     """A short name for a statement of graph/ingest.py or of the baseline, for the per-statement table."""
     text = " ".join(ln.strip() for ln in query.strip().splitlines())
-    named = (("CREATE (e:Event", "events + links"), ("MATCH (e:Event {organization: k.", "duplicate check"),
+    named = (("CREATE (e:Event", "events + links"), ("CREATE (i)-[:HELD_BY", "identity: HELD_BY create"),
+             ("CREATE (e)-[:NAMED", "identity: NAMED (seek)"),
+             ("CREATE (e)-[:AUTHENTICATED_AS {by: 'id'}", "identity: AUTH by id (seek)"),
+             ("CREATE (e)-[:AUTHENTICATED_AS {by: r.kind", "identity: AUTH by name (seek)"),
+             ("WHERE NOT EXISTS { (u)<-[:HELD_BY]", "identity: unknown names"),
+             ("MATCH (n:User {organization: u.", "identity: user locks"),
+             ("MERGE (n:Identity", "identity: identity locks"), ("MERGE (:Identity", "identity: nodes"),
+             ("COLLECT { MATCH (u)<-[:TARGETS]", "identity: user state"), ("DELETE h", "identity: HELD_BY delete"),
+             ("<-[:NAMED]-(e) WITH DISTINCT", "identity: named events"),
+             ("-[h:HELD_BY]->(u:User) RETURN", "identity: holders"),
+             ("-[a:AUTHENTICATED_AS]->() DELETE", "identity: unlink"), ("MATCH (e:Event {organization: k.", "duplicate check"),
              ("CALL () { UNWIND $orgs", "nodes (org, entities, ips)"), ("MERGE (e:Event", "events"), ("MERGE (n:Organization {organization: o", "organizations"),
              ("MERGE (a:AccessPair", "pair locks"), ("MATCH (e:Event {organization: p.", "pair events (refold read)"),
              ("MERGE (ip:IPAddress", "ip addresses + links"), ("MERGE (:IPAddress", "ip addresses"),
@@ -281,19 +344,31 @@ def _query_name(query: str) -> str:
 
 
 def _write_batch_at(rev: str) -> Any:
-    """graph.write.write_batch as it is now, or (phase `pipeline@REV`) as graph/write.py was at a git revision,
-    loaded against today's other modules: an A/B of the write path in one run, on the same data."""
+    """graph.write.write_batch as it is now, or (phase `pipeline@REV`) as graph/write.py and graph/resolution.py
+    (the identity statements it calls) were at a git revision, loaded against today's other modules: an A/B of the
+    write path in one run, on the same data."""
     if not rev:
         from graph.write import write_batch
 
         return write_batch
     import types
 
-    source = subprocess.run(["git", "show", f"{rev}:graph/write.py"], cwd=ROOT, check=True, text=True,
-                            stdout=subprocess.PIPE).stdout
-    module = types.ModuleType(f"graph_write_at_{rev}")
-    exec(compile(source, f"{rev}:graph/write.py", "exec"), module.__dict__)  # noqa: S102 - our own history
-    return module.write_batch
+    def load(path: str, name: str) -> Any:
+        source = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, check=True, text=True,
+                                stdout=subprocess.PIPE).stdout
+        module = types.ModuleType(name)
+        exec(compile(source, f"{rev}:{path}", "exec"), module.__dict__)  # noqa: S102 - our own history
+        return module
+
+    import graph.resolution
+
+    has_resolution = subprocess.run(["git", "cat-file", "-e", f"{rev}:graph/resolution.py"], cwd=ROOT).returncode == 0
+    try:  # write.py of REV imports `graph.resolution` of REV (when it had one)
+        if has_resolution:
+            sys.modules["graph.resolution"] = load("graph/resolution.py", "graph.resolution")
+        return load("graph/write.py", f"graph_write_at_{rev}").write_batch
+    finally:
+        sys.modules["graph.resolution"] = graph.resolution
 
 
 def child(args: argparse.Namespace) -> dict[str, Any]:
@@ -304,9 +379,17 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     enricher = Enricher(args.geoip_db)
     n = 0
     out: dict[str, Any] = {"phase": args.child}
-    args.child, _, size = args.child.partition("+b")  # e.g. pipeline+b5000: this phase with batches of 5,000
-    if size:
-        args.batch_size = int(size)
+    # e.g. pipeline+b5000: batches of 5,000; +w2: two concurrent writers; +s500: sys.setswitchinterval(500 us)
+    args.child, *options = args.child.split("+")
+    writers, switch = 1, None
+    for o in options:
+        if o[:1] == "b":
+            args.batch_size = int(o[1:])
+        elif o[:1] == "w":
+            writers = int(o[1:])
+        elif o[:1] == "s":
+            switch = int(o[1:]) / 1e6
+            sys.setswitchinterval(switch)
     statements: dict[str, list[float]] = {}
     profiler = None
     if args.profile:
@@ -357,7 +440,8 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
             t0 = time.perf_counter()
             if profiler:
                 profiler.enable()
-            pipeline = Pipeline(db, enricher, args.batch_size) if args.child != "overlap" else \
+            kw: dict[str, Any] = {"writers": writers} if switch is None else {"writers": writers, "switch_interval": switch}
+            pipeline = Pipeline(db, enricher, args.batch_size, **kw) if args.child != "overlap" else \
                 overlap_pipeline(db, enricher, args.batch_size)
             summary = pipeline.run(records)
             elapsed = time.perf_counter() - t0
@@ -509,9 +593,9 @@ def parent(args: argparse.Namespace) -> int:
 
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     for p in phases:
-        if p.split("+b")[0].split("@")[0] not in ("python", "pipeline", "baseline", "floor", "overlap"):
+        if p.split("+")[0].split("@")[0] not in ("python", "pipeline", "baseline", "floor", "overlap"):
             sys.exit(f"unknown phase {p!r}: use python, pipeline, pipeline@REV, baseline, floor, overlap, "
-                     "each optionally +bN (batch size N)")
+                     "each optionally +bN (batch size N), +wN (N writer threads), +sN (switch interval N us)")
     if any(p != "python" for p in phases) and not _port_free(args.port):
         sys.exit(f"port {args.port} is taken: pass --port with a free one")
     tmp = Path(tempfile.mkdtemp(prefix="insightgraph-bench-")) if args.home is None else args.home
@@ -608,7 +692,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
             continue
         for r in results:
             name = r["phase"]
-            if name.split("+b")[0].split("@")[0] in ("pipeline", "overlap"):
+            if name.split("+")[0].split("@")[0] in ("pipeline", "overlap"):
                 ratio = r["rate"] / by[ref]["rate"]
                 cpu_ratio = _cpu_per_event(by[ref]) / _cpu_per_event(r)
                 print(f"{name} / {ref} = {ratio:.2f}x by wall time" + ("   (target >= 0.90x)" if ref == "baseline"
@@ -656,7 +740,8 @@ def main(argv: list[str] | None = None) -> int:
                          "them up")
     ap.add_argument("--phases", default="python,pipeline,baseline,floor",
                     help="comma-separated, run in this order; pipeline@REV writes with graph/write.py of a git "
-                         "revision (an A/B in the same run); +bN after a phase: batches of N for that phase")
+                         "revision (an A/B in the same run); after a phase +bN: batches of N, +wN: N concurrent "
+                         "writers (pipeline), +sN: sys.setswitchinterval(N microseconds)")
     ap.add_argument("--port", type=int, default=7699, help="Bolt port of the bench's own Neo4j")
     ap.add_argument("--heap", default="2g", help="Neo4j JVM heap")
     ap.add_argument("--pagecache", default="2g", help="Neo4j page cache")

@@ -7,9 +7,11 @@
                                                        at the event's instant)
 
 Order-independent like the access intervals (graph/write.py): a user's HELD_BY intervals are refolded from all the
-user's lifecycle events (app/model/identity.fold_names) whenever one of them arrives, and every sign-in NAMED with
-a name whose intervals changed is resolved again. Users, then identities, are locked (a write to the node) in a
-fixed order before they are read, so two writers of one name take turns.
+user's lifecycle events and its stored names (app/model/identity.fold_names) whenever one of those arrives or
+changes, and every sign-in NAMED with a name whose intervals changed is resolved again. A batch's own sign-ins are
+resolved before its events are created, and their NAMED / AUTHENTICATED_AS edges are created with them. Users,
+then identities, are locked (a write to the node) in a fixed order before they are read, so two writers of one
+name take turns.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ import neo4j
 
 from app.model.audit import USER_AUTH_TYPES
 from app.model.events import Event
-from app.model.identity import (KINDS, LIFECYCLE_TYPES, Held, direct_user, fold_names, lifecycle_facts, norm,
-                                principal_names, resolve)
+from app.model.identity import (LIFECYCLE_TYPES, Held, direct_user, fold_names, lifecycle_facts, principal_names,
+                                resolve)
 from app.model.jsonutil import loads
 
 _LOCK_USERS = """
@@ -35,28 +37,13 @@ _LOCK_IDENTITIES = """
 UNWIND $names AS i
 MERGE (n:Identity {organization: i.organization, kind: i.kind, name: i.name})
 SET n.lock = $token
+RETURN i.organization AS organization, i.kind AS kind, i.name AS name, elementId(n) AS node
 """
 
-_NAMED = """
-UNWIND $rows AS r
-MATCH (e:Event {organization: r.organization, id: r.event})
-MATCH (i:Identity {organization: r.organization, kind: r.kind, name: r.name})
-CREATE (e)-[:NAMED {rank: r.rank}]->(i)
-"""
-
-_DIRECT = """
-UNWIND $rows AS r
-MATCH (e:Event {organization: r.organization, id: r.event})
-MATCH (u:User {organization: r.organization, id: r.user})
-CREATE (e)-[:AUTHENTICATED_AS {by: 'id'}]->(u)
-"""
-
-# Users whose observed name is not (yet) one of their identities: their fallback name may have changed.
-_UNKNOWN_NAMES = """
-UNWIND $obs AS o
-MATCH (u:User {organization: o.organization, id: o.id})
-WHERE NOT EXISTS { (u)<-[:HELD_BY]-(:Identity {organization: o.organization, kind: o.kind, name: o.name}) }
-RETURN DISTINCT o.organization AS organization, o.id AS id
+_USER_NODES = """
+UNWIND $users AS u
+MATCH (n:User {organization: u.organization, id: u.id})
+RETURN u.organization AS organization, u.id AS id, elementId(n) AS node
 """
 
 _USER_STATE = f"""
@@ -95,7 +82,8 @@ RETURN e.organization AS organization, e.id AS id, e.ts AS ts,
 _HOLDERS = """
 UNWIND $names AS n
 MATCH (:Identity {organization: n.organization, kind: n.kind, name: n.name})-[h:HELD_BY]->(u:User)
-RETURN n.organization AS organization, n.kind AS kind, n.name AS name, h.since AS since, h.until AS until, u.id AS user
+RETURN n.organization AS organization, n.kind AS kind, n.name AS name, h.since AS since, h.until AS until,
+       u.id AS user, elementId(u) AS node
 """
 
 _UNLINK = """
@@ -114,75 +102,90 @@ CREATE (e)-[:AUTHENTICATED_AS {by: r.kind, name: r.name}]->(u)
 Name = tuple[str, str, str]  # (organization, kind, name)
 
 
-def _user_refs(ev: Event) -> list[Any]:
-    refs = [ev.initiator, ev.target]
-    if ev.connection is not None:
-        refs += [ev.connection.a, ev.connection.b]
-    return [r for r in refs if r is not None and r.label == "User"]
-
-
 def _as_rows(names: set[Name]) -> list[dict[str, str]]:
     return [{"organization": o, "kind": k, "name": n} for o, k, n in sorted(names)]
 
 
-def resolve_batch(tx: neo4j.ManagedTransaction, new: list[Event], token: str) -> None:
-    """Link the batch's sign-ins to their users, refold the name history of users the batch says something about,
-    and re-resolve every stored sign-in naming a name whose history changed."""
-    direct, named_rows, mentioned = [], [], set()
-    lifecycle_users: set[tuple[str, str]] = set()
-    observed: set[tuple[str, str, str, str]] = set()
-    for ev in new:
+Link = tuple[str, str, dict[str, Any]]  # (relationship type, element id of the node, its properties)
+
+
+def resolve_batch(tx: neo4j.ManagedTransaction, new: list[Event], token: str,
+                  node: dict[tuple[str, str, str], str], renamed: set[tuple[str, str]]) -> list[list[Link]]:
+    """Before the batch's events are created: refold the name history of users the batch says something about
+    (their stored lifecycle events plus the batch's), re-resolve every stored sign-in naming a name whose history
+    changed, and resolve the batch's own sign-ins. Returns, per event of `new`, the NAMED and AUTHENTICATED_AS
+    links the events statement creates with it (graph/write.py); `node` holds the element ids of the batch's
+    entities, (label, organization, id) -> element id; `renamed` the users whose stored username or email this
+    transaction changed (a user's name history is a function of its lifecycle events and those names only, so
+    those are the users to refold besides the ones the batch's lifecycle events are about)."""
+    direct: list[tuple[int, str, str]] = []  # (index in new, organization, user id)
+    named: list[tuple[int, str, str, str, int]] = []  # (index, organization, kind, name, rank)
+    mentioned: set[Name] = set()
+    lifecycle: dict[tuple[str, str], list[tuple[int, str, dict[str, Any]]]] = defaultdict(list)
+    for i, ev in enumerate(new):
         org = ev.organization
         if ev.event_type in USER_AUTH_TYPES:
             uid = direct_user(ev.raw)
             if uid is not None:
-                direct.append({"organization": org, "event": ev.id, "user": uid})
+                direct.append((i, org, uid))
             else:
                 for rank, (kind, name) in enumerate(principal_names(ev.raw)):
-                    named_rows.append({"organization": org, "event": ev.id, "kind": kind, "name": name, "rank": rank,
-                                       "ts": ev.ts})
+                    named.append((i, org, kind, name, rank))
                     mentioned.add((org, kind, name))
         facts = lifecycle_facts(ev.event_type, ev.raw)
         if facts is not None:
-            lifecycle_users.add((org, ev.raw["resource"]["id"]))
+            lifecycle[(org, ev.raw["resource"]["id"])].append((ev.ts, ev.id, facts))
             for kind, name in facts["names"].items():
                 mentioned.add((org, kind, name))
             for kind, pair in facts["renames"].items():
                 mentioned.update((org, kind, n) for n in pair if n)
-        for ref in _user_refs(ev):
-            for kind in KINDS:
-                if (name := norm(ref.props.get(kind))):
-                    observed.add((org, ref.id, kind, name))
-    if not (direct or named_rows or lifecycle_users or observed):
-        return
-    obs = [{"organization": o, "id": i, "kind": k, "name": n} for o, i, k, n in sorted(observed)]
-    refold = set(lifecycle_users)
-    if obs:
-        refold |= {(r["organization"], r["id"]) for r in tx.run(_UNKNOWN_NAMES, obs=obs)}
+    links: list[list[Link]] = [[] for _ in new]
+    if not (direct or named or lifecycle or renamed):
+        return links
+    refold = set(lifecycle) | renamed
     users = [{"organization": o, "id": i} for o, i in sorted(refold)]
     if users:  # lock order: users, then names, each sorted
         tx.run(_LOCK_USERS, users=users, token=token).consume()
-    locked = set(mentioned)
-    if locked:
-        tx.run(_LOCK_IDENTITIES, names=_as_rows(locked), token=token).consume()
-    if named_rows:
-        tx.run(_NAMED, rows=named_rows).consume()
-    if direct:
-        tx.run(_DIRECT, rows=direct).consume()
-    changed = _refold(tx, users) if users else set()
-    extra = changed - locked
+    identity: dict[Name, str] = {}  # name -> element id
+    if mentioned:
+        for rec in tx.run(_LOCK_IDENTITIES, names=_as_rows(mentioned), token=token):
+            identity[(rec["organization"], rec["kind"], rec["name"])] = rec["node"]
+    changed = _refold(tx, users, lifecycle) if users else set()
+    extra = changed - mentioned
     if extra:
         tx.run(_LOCK_IDENTITIES, names=_as_rows(extra), token=token).consume()
-    _relink(tx, changed, named_rows)
+    holders, holder_nodes = _relink(tx, changed, {(org, kind, name) for _, org, kind, name, _ in named})
+
+    missing = sorted({(org, uid) for _, org, uid in direct if ("User", org, uid) not in node})
+    users_by_id = {(org, uid): node[("User", org, uid)] for _, org, uid in direct if ("User", org, uid) in node}
+    if missing:  # not one of the batch's entities (a sign-in's initiator always is): look the user up
+        for rec in tx.run(_USER_NODES, users=[{"organization": o, "id": i} for o, i in missing]):
+            users_by_id[(rec["organization"], rec["id"])] = rec["node"]
+    for i, org, uid in direct:
+        if (org, uid) in users_by_id:
+            links[i].append(("AUTHENTICATED_AS", users_by_id[(org, uid)], {"by": "id"}))
+    ranked: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for i, org, kind, name, rank in sorted(named, key=lambda r: (r[0], r[4])):
+        links[i].append(("NAMED", identity[(org, kind, name)], {"rank": rank}))
+        ranked[i].append((kind, name))
+    for i, names in ranked.items():
+        org = new[i].organization
+        found = resolve(new[i].ts, names, {(k, n): holders.get((org, k, n), []) for k, n in names})
+        if found:
+            uid, kind, name = found
+            links[i].append(("AUTHENTICATED_AS", holder_nodes[(org, uid)], {"by": kind, "name": name}))
+    return links
 
 
-def _refold(tx: neo4j.ManagedTransaction, users: list[dict[str, str]]) -> set[Name]:
-    """Rewrite the HELD_BY intervals of users whose history now folds differently; the names that changed."""
+def _refold(tx: neo4j.ManagedTransaction, users: list[dict[str, str]],
+            fresh: dict[tuple[str, str], list[tuple[int, str, dict[str, Any]]]]) -> set[Name]:
+    """Rewrite the HELD_BY intervals of users whose history now folds differently (their stored lifecycle events
+    and the batch's `fresh` ones, not stored yet); the names that changed."""
     changed: set[Name] = set()
     rewrite, rows = [], []
     for rec in tx.run(_USER_STATE, users=users):
         org, uid = rec["organization"], rec["id"]
-        facts = []
+        facts = list(fresh.get((org, uid), ()))
         for ts, eid, etype, raw in rec["events"]:
             f = lifecycle_facts(etype, loads(raw))
             if f is not None:
@@ -208,24 +211,22 @@ def _key(held: list[Held]) -> list[tuple[Any, ...]]:
                   for h in held)
 
 
-def _relink(tx: neo4j.ManagedTransaction, names: set[Name], fresh: list[dict[str, Any]]) -> None:
-    """Resolve every stored sign-in NAMED with one of `names` (their history changed) and the batch's own `fresh`
-    NAMED rows against the current intervals; rewrite the links that differ."""
+Holders = dict[Name, list[tuple[int, int | None, str]]]  # (since, until, user id)
+
+
+def _relink(tx: neo4j.ManagedTransaction, names: set[Name],
+            fresh: set[Name]) -> tuple[Holders, dict[tuple[str, str], str]]:
+    """Resolve every stored sign-in NAMED with one of `names` (their history changed) against the current
+    intervals and rewrite the links that differ; returns the holders of those names and of `fresh` (the names the
+    batch's own sign-ins use), and the element ids of those users ((organization, id) -> element id)."""
     events = list(tx.run(_NAMED_EVENTS, names=_as_rows(names))) if names else []
-    seen = {(e["organization"], e["id"]) for e in events}
-    by_event: dict[tuple[str, str], list[list[Any]]] = defaultdict(list)
-    ts = {}
-    for r in fresh:
-        if (r["organization"], r["event"]) not in seen:
-            by_event[(r["organization"], r["event"])].append([r["rank"], r["kind"], r["name"]])
-            ts[(r["organization"], r["event"])] = r["ts"]
-    events += [{"organization": o, "id": i, "ts": ts[(o, i)], "names": ns, "current": []}
-               for (o, i), ns in by_event.items()]
-    if not events:
-        return
-    all_names = {(e["organization"], k, n) for e in events for _, k, n in e["names"]}
-    holders: dict[tuple[str, str, str], list[tuple[int, int | None, str]]] = defaultdict(list)
+    all_names = {(e["organization"], k, n) for e in events for _, k, n in e["names"]} | fresh
+    holders: Holders = defaultdict(list)
+    ids: dict[tuple[str, str], str] = {}
+    if not all_names:
+        return holders, ids
     for h in tx.run(_HOLDERS, names=_as_rows(all_names)):
+        ids[(h["organization"], h["user"])] = h["node"]
         holders[(h["organization"], h["kind"], h["name"])].append((h["since"], h["until"], h["user"]))
     unlink, link = [], []
     for e in events:
@@ -244,3 +245,4 @@ def _relink(tx: neo4j.ManagedTransaction, names: set[Name], fresh: list[dict[str
         tx.run(_UNLINK, rows=unlink).consume()
     if link:
         tx.run(_LINK, rows=link).consume()
+    return holders, ids

@@ -10,6 +10,7 @@ same connection serialise instead of each seeing half the story.
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections import defaultdict
 from typing import Any
 
@@ -45,6 +46,12 @@ CALL (e, r) {
   MATCH (n) WHERE elementId(n) = l[1]
   CREATE (e)-[:$(l[0])]->(n)
 }
+CALL (e, r) {
+  UNWIND r.plinks AS l
+  MATCH (n) WHERE elementId(n) = l[1]
+  CREATE (e)-[x:$(l[0])]->(n)
+  SET x = l[2]
+}
 """
 
 
@@ -54,21 +61,32 @@ def _entity_query(label: str) -> str:
     its `<name>_at` is read, so two writers of one entity cannot both compare with the old order key and leave the
     older name last. The label is whitelisted."""
     assert label in ENTITY_LABELS
+    # A User's username and email feed its name history (graph/resolution.py): when this statement changes one, it
+    # marks the node (the lock property holds the token plus RENAMED; inside the FOREACH: a read of n.username
+    # before all the SETs would make the planner put a whole-batch Eager between them) and says so.
+    def mark(k: str) -> str:
+        if label != "User" or k not in ("username", "email"):
+            return ""
+        return (f" FOREACH (_ IN CASE WHEN coalesce(n.{k}, '') <> r.props.{k} THEN [1] ELSE [] END"
+                " | SET n.lock = $token + $renamed)")
+
     sets = "\n".join(
         f"FOREACH (_ IN CASE WHEN r.at.{k} IS NOT NULL AND r.at.{k} >= coalesce(n.{k}_at, '') THEN [1] ELSE [] END"
-        f" | SET n.{k} = r.props.{k}, n.{k}_at = r.at.{k})"
+        f" |{mark(k)} SET n.{k} = r.props.{k}, n.{k}_at = r.at.{k})"
         for k in NAME_KEYS
     )
+    renamed = "n.lock = $token + $renamed" if label == "User" else "false"
     return f"""
 UNWIND $rows AS r
 MERGE (n:{label} {{organization: r.organization, id: r.id}})
 SET n.lock = $token
 {sets}
-RETURN r.organization AS organization, r.id AS id, elementId(n) AS node
+RETURN r.organization AS organization, r.id AS id, elementId(n) AS node, {renamed} AS renamed
 """
 
 
 _ENTITY_QUERIES = {label: _entity_query(label) for label in ENTITY_LABELS}
+RENAMED = ":renamed"  # appended to the lock token on a User whose username or email this transaction changed
 
 _IP_NODES = """
 UNWIND $rows AS r
@@ -120,7 +138,7 @@ def _order(ev: Event) -> str:
     return f"{ev.ts:015d}{ev.id}"
 
 
-def _write(tx: neo4j.ManagedTransaction, events: list[Event]) -> list[tuple[str, str]]:
+def _write(tx: neo4j.ManagedTransaction, events: list[Event], known_orgs: set[str]) -> list[tuple[str, str]]:
     token = uuid.uuid4().hex
     pairs = sorted({(ev.organization, pair) for ev in events if (pair := ev.node_properties().get("assoc_pair"))})
     pair_rows = [{"organization": o, "key": k} for o, k in pairs]
@@ -158,22 +176,28 @@ def _write(tx: neo4j.ManagedTransaction, events: list[Event]) -> list[tuple[str,
             ips.add((ev.organization, address))
             mine.append(("FROM_IP", ("", ev.organization, address)))
         links.append(mine)
-    tx.run(_ORG_QUERY, orgs=sorted({ev.organization for ev in new})).consume()
+    orgs = sorted({ev.organization for ev in new} - known_orgs)
+    if orgs:  # an organization this process has committed before exists (Organization nodes are never deleted)
+        tx.run(_ORG_QUERY, orgs=orgs).consume()
     by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (label, _, _), row in sorted(entities.items()):  # a fixed lock order across concurrent writers
         by_label[label].append(row)
     node: dict[tuple[str, str, str], str] = {}  # node key -> element id, valid inside this transaction
+    renamed: set[tuple[str, str]] = set()  # users whose username or email this transaction changed
     for label in sorted(by_label):
-        for rec in tx.run(_ENTITY_QUERIES[label], rows=by_label[label], token=token):
+        for rec in tx.run(_ENTITY_QUERIES[label], rows=by_label[label], token=token, renamed=RENAMED):
             node[(label, rec["organization"], rec["id"])] = rec["node"]
+            if rec["renamed"]:
+                renamed.add((rec["organization"], rec["id"]))
     if ips:
         for rec in tx.run(_IP_NODES, rows=[{"organization": o, "address": a} for o, a in sorted(ips)]):
             node[("", rec["organization"], rec["address"])] = rec["node"]
-    rows = [{"props": ev.node_properties(), "links": [(rel, node[key]) for rel, key in mine]}
-            for ev, mine in zip(new, links)]
+    # Who each sign-in is (graph/resolution.py), before the events exist: its NAMED and AUTHENTICATED_AS links
+    # are created with it below; stored sign-ins whose names' history changed are re-linked there.
+    resolved = resolve_batch(tx, new, token, node, renamed)
+    rows = [{"props": ev.node_properties(), "links": [(rel, node[key]) for rel, key in mine], "plinks": extra}
+            for ev, mine, extra in zip(new, links, resolved)]
     tx.run(_WRITE_EVENTS, rows=rows).consume()
-
-    resolve_batch(tx, new, token)  # who each sign-in is: graph/resolution.py
     touched = sorted({(ev.organization, pair) for ev in new if (pair := ev.node_properties().get("assoc_pair"))})
     if touched:
         _refold(tx, [{"organization": o, "key": k} for o, k in touched])
@@ -201,6 +225,15 @@ def _refold(tx: neo4j.ManagedTransaction, pairs: list[dict[str, str]]) -> None:
         tx.run(_create_intervals(rel, src, dst), rows=rows).consume()
 
 
+_KNOWN_ORGS: "weakref.WeakKeyDictionary[Database, set[str]]" = weakref.WeakKeyDictionary()
+
+
+def _known_organizations(db: Database) -> set[str]:
+    """The organizations whose node this process committed through `db` (or found committed): write_batch
+    skips their MERGE, a round trip per batch."""
+    return _KNOWN_ORGS.setdefault(db, set())
+
+
 _RACE_RETRIES = 100  # reruns after losing a race for an event to another writer (each loss is its progress)
 
 
@@ -216,9 +249,12 @@ def write_batch(db: Database, events: list[Event]) -> set[tuple[str, str]]:
     unique = list(first.values())
     if not unique:
         return set()
+    known = _known_organizations(db)
     for attempt in range(_RACE_RETRIES, -1, -1):
         try:
-            return set(db.write_tx(lambda tx: _write(tx, unique)))
+            written = set(db.write_tx(lambda tx: _write(tx, unique, known)))
+            known.update(ev.organization for ev in unique)  # committed: stored or already present
+            return written
         except neo4j.exceptions.ConstraintError:
             if not attempt:
                 raise

@@ -6,6 +6,8 @@ accepted events are written in batches, each batch one transaction.
 
 from __future__ import annotations
 
+import sys
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -46,6 +48,13 @@ class IngestInterrupted(Exception):
         self.summary = summary
 
 
+# The writer thread waits on Neo4j for each of a batch's ~20 statements while this thread parses the next batch; with
+# Python's default 5 ms switch interval a reply can wait up to 5 ms for the GIL. A shorter interval (`switch_interval`)
+# measured faster under foreign load but slower on a quiet machine (0.5 ms: -4% events/s, +8% CPU per event;
+# bench/README.md, issue 14), so the default leaves Python's alone.
+SWITCH_INTERVAL: float | None = None
+
+
 class Pipeline:
     def __init__(
         self,
@@ -54,48 +63,79 @@ class Pipeline:
         batch_size: int = 1000,
         organization: str | None = None,
         on_written: Callable[[list[Event]], None] | None = None,
+        writers: int = 1,
+        switch_interval: float | None = SWITCH_INTERVAL,
     ) -> None:
         self.db = db
         self.enricher = enricher or Enricher(None)
         self.batch_size = batch_size
         self.organization = organization  # when set, events of any other organization are rejected
         self.on_written = on_written  # e.g. the subscription hub
+        self.writers = max(1, writers)  # batches written at once, each by its own thread and transaction
+        self.switch_interval = switch_interval
 
     def run(self, records: Iterable[Record], summary: Summary | None = None,
             progress: Callable[[int], None] | None = None, per_event: bool = False) -> Summary:
-        """Parse and enrich the next batch while the previous one is being written (one batch in flight, written
-        in order by one writer thread), so Python and Neo4j work at the same time and memory stays bounded."""
+        """Parse and enrich the next batch while the previous ones are being written (up to `writers` batches in
+        flight, each its own transaction on its own thread, counted in order), so Python and Neo4j work at the same
+        time and memory stays bounded. Concurrent batches are safe in any order: the connection, user and name
+        locks serialise writers of the same story (graph/write.py)."""
+        if self.switch_interval is not None and sys.getswitchinterval() > self.switch_interval:
+            sys.setswitchinterval(self.switch_interval)  # process-wide, lowered once, never raised again
         summary = summary or Summary()
         if per_event:
             summary.results = []
-        batch: list[tuple[str, Event]] = []
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
-            pending: tuple[Future[Any], list[tuple[str, Event]]] | None = None
-            for rec in records:
-                if rec.error is not None:
-                    self._reject(summary, rec.where, rec.error, None)
-                else:
-                    try:
-                        check_record(rec.value)
-                        ev = parse_event(rec.value, self.organization)
-                        self.enricher.enrich(ev.raw)
-                        ev.node_properties()
-                        batch.append((rec.where, ev))
-                    except (EventError, RecordTooCostly, ValueError, TypeError, OverflowError, RecursionError) as exc:
-                        # any failure of one record is that record's rejection, never the whole call's
-                        eid = rec.value.get("id") if isinstance(rec.value, dict) else None
-                        reason = str(exc) if isinstance(exc, (EventError, RecordTooCostly)) else \
-                            f"cannot be stored ({type(exc).__name__}: {str(exc)[:200]})"
-                        self._reject(summary, rec.where, reason, eid if isinstance(eid, str) and len(eid) <= 256
-                                     else None)
-                if len(batch) >= self.batch_size:
-                    self._settle(pending, summary, progress)  # at most one batch in flight
-                    pending = (writer.submit(self._write, batch), batch)
-                    batch = []
-            self._settle(pending, summary, progress)
-            if batch:
-                self._settle((writer.submit(self._write, batch), batch), summary, progress)
+        with ThreadPoolExecutor(max_workers=self.writers, thread_name_prefix="ingest-writer") as writer:
+            pending: deque[tuple[Future[Any], list[tuple[str, Event]]]] = deque()
+            try:
+                self._feed(records, summary, progress, writer, pending)
+            except BaseException:
+                self._drain(pending, summary, progress)  # count the batches in flight that did commit
+                raise
+            failure = self._drain(pending, summary, progress)
+            if failure is not None:
+                raise failure
         return summary
+
+    def _drain(self, pending: deque[Any], summary: Summary,
+               progress: Callable[[int], None] | None) -> Exception | None:
+        """Settle every batch in flight, in order, each counted if it committed; the first failure (None: all
+        committed), for the caller to raise once the others are counted."""
+        failure: Exception | None = None
+        while pending:
+            try:
+                self._settle(pending.popleft(), summary, progress)
+            except Exception as exc:  # noqa: BLE001
+                failure = failure or exc
+        return failure
+
+    def _feed(self, records: Iterable[Record], summary: Summary, progress: Callable[[int], None] | None,
+              writer: ThreadPoolExecutor, pending: deque[tuple[Future[Any], list[tuple[str, Event]]]]) -> None:
+        batch: list[tuple[str, Event]] = []
+        for rec in records:
+            if rec.error is not None:
+                self._reject(summary, rec.where, rec.error, None)
+            else:
+                try:
+                    check_record(rec.value)
+                    ev = parse_event(rec.value, self.organization)
+                    self.enricher.enrich(ev.raw)
+                    ev.node_properties()
+                    batch.append((rec.where, ev))
+                except (EventError, RecordTooCostly, ValueError, TypeError, OverflowError, RecursionError) as exc:
+                    # any failure of one record is that record's rejection, never the whole call's
+                    eid = rec.value.get("id") if isinstance(rec.value, dict) else None
+                    reason = str(exc) if isinstance(exc, (EventError, RecordTooCostly)) else \
+                        f"cannot be stored ({type(exc).__name__}: {str(exc)[:200]})"
+                    self._reject(summary, rec.where, reason, eid if isinstance(eid, str) and len(eid) <= 256
+                                 else None)
+            if len(batch) >= self.batch_size:
+                if len(pending) >= self.writers:
+                    self._settle(pending.popleft(), summary, progress)  # at most `writers` batches in flight
+                pending.append((writer.submit(self._write, batch), batch))
+                batch = []
+        if batch:
+            pending.append((writer.submit(self._write, batch), batch))
 
     def _reject(self, summary: Summary, where: str, reason: str, eid: str | None) -> None:
         summary.rejected.append(Rejection(where, reason))
@@ -123,11 +163,9 @@ class Pipeline:
         return written, failed
 
     def _settle(self, pending: tuple[Future[tuple[set[tuple[str, str]], dict[tuple[str, str], str]]],
-                                     list[tuple[str, Event]]] | None,
+                                     list[tuple[str, Event]]],
                 summary: Summary, progress: Callable[[int], None] | None) -> None:
         """Wait for a batch's transaction and count it (its failure propagates: nothing of it was committed)."""
-        if pending is None:
-            return
         future, batch = pending
         written, failed = future.result()
         seen: set[tuple[str, str]] = set()
