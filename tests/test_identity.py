@@ -129,3 +129,42 @@ def test_concurrent_writers_of_one_story_give_the_serial_graph(db):
         t.join(300)
     assert not errors, errors
     assert snapshot(db, org) == snapshot(db, reference)
+
+
+def test_a_name_learnt_from_sign_ins_follows_the_newest_one(db):
+    """A user with no lifecycle events is known by the newest username its own sign-ins carried: a RADIUS sign-in
+    under that name resolves to the user once a newer event renames the User node, whatever the batches."""
+    uid = "a1000000000000000000000a"
+
+    def events(org: str) -> list[dict]:
+        n = iter(range(1, 100))
+
+        def ev(event_type: str, service: str, day: int, **fields) -> dict:
+            return {"id": f"{next(n):024x}", "organization": org, "event_type": event_type, "service": service,
+                    "timestamp": f"2021-07-{day:02d}T10:00:00Z", **fields}
+
+        def portal(day: int, username: str) -> dict:
+            return ev("login_attempt", "sso", day, initiated_by={"type": "user", "id": uid, "username": username},
+                      success=True)
+
+        def radius(day: int, username: str) -> dict:
+            return ev("radius_auth_attempt", "radius", day, initiated_by={"type": "user", "username": username},
+                      username=username, success=True)
+
+        return [portal(1, "ann"), radius(2, "ann"), portal(3, "ann.lee"), radius(4, "ann.lee")]
+
+    def resolved(org: str) -> dict[str, str | None]:
+        rows = db.read("MATCH (e:Event {organization: $org, event_type: 'radius_auth_attempt'}) "
+                       "OPTIONAL MATCH (e)-[:AUTHENTICATED_AS]->(u:User) RETURN e.f_username AS name, u.id AS user",
+                       org=org)
+        return {r["name"]: r["user"] for r in rows}
+
+    reference = new_org()
+    ingest(db, events(reference))
+    assert resolved(reference)["ann.lee"] == uid
+    expected = snapshot(db, reference)
+    for batch in (1, 2):  # the rename arrives in a later batch than the first name
+        org = new_org()
+        ingest(db, events(org), batch_size=batch)
+        assert resolved(org)["ann.lee"] == uid, batch
+        assert snapshot(db, org) == expected, batch
