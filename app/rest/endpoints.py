@@ -124,16 +124,15 @@ async def events(request: Request) -> Response:
     keys = await run_in_threadpool(find_event_keys, db, org, query.filter, limit=query.limit,
                                    descending=query.sort == "DESC", after=query.search_after, skip=skip)
     headers = _page_headers(query, keys)
-    ids = [eid for _, eid in keys]
-    first = await run_in_threadpool(_render_chunk, db, org, ids[:CHUNK], query.fields)  # a 503 still possible here
-    if len(ids) <= CHUNK:
+    first = await run_in_threadpool(_render_chunk, db, org, keys[:CHUNK], query.fields)  # a 503 still possible here
+    if len(keys) <= CHUNK:
         return Response(b"[" + first + b"]", media_type="application/json", headers=headers)
-    return StreamingResponse(_page_body(db, org, ids, first, query.fields), media_type="application/json",
+    return StreamingResponse(_page_body(db, org, keys, first, query.fields), media_type="application/json",
                              headers=headers)
 
 
-def _page_headers(query: EventQuery, keys: list[tuple[int, str]]) -> dict[str, str]:
-    last: list[Any] = list(keys[-1]) if keys else list(query.search_after or [])
+def _page_headers(query: EventQuery, keys: list[tuple[int, str, str]]) -> dict[str, str]:
+    last: list[Any] = list(keys[-1][:2]) if keys else list(query.search_after or [])
     return {
         "X-Result-Count": str(len(keys)),
         "X-Limit": str(query.limit),
@@ -143,17 +142,18 @@ def _page_headers(query: EventQuery, keys: list[tuple[int, str]]) -> dict[str, s
     }
 
 
-def _render_chunk(db: Database, org: str, ids: list[str], fields: tuple[str, ...] | None) -> bytes:
-    """The events of `ids`, in that order, as comma-joined JSON (an id deleted meanwhile is left out)."""
-    if not ids:
+def _render_chunk(db: Database, org: str, keys: list[tuple[int, str, str]], fields: tuple[str, ...] | None) -> bytes:
+    """The events of `keys`, in that order, as comma-joined JSON (an event deleted meanwhile is left out)."""
+    if not keys:
         return b""
-    raws = load_raw(db, org, ids)
+    raws = load_raw(db, org, keys)
+    ids = [eid for _, eid, _ in keys]
     if fields is None:
         return b",".join(raws[i].encode() for i in ids if i in raws)
     return b",".join(dumpb(project(loads(raws[i]), fields)) for i in ids if i in raws)
 
 
-def _page_body(db: Database, org: str, ids: list[str], first: bytes,
+def _page_body(db: Database, org: str, keys: list[tuple[int, str, str]], first: bytes,
                fields: tuple[str, ...] | None) -> Iterator[bytes]:
     """The JSON array, chunk by chunk (Starlette iterates a sync generator in a worker thread). After the first
     (small, for an early first byte) chunk, chunks of 4 x CHUNK, and the next one is read while the previous is
@@ -163,13 +163,13 @@ def _page_body(db: Database, org: str, ids: list[str], first: bytes,
     yield b"[" + first
     empty = not first
     step = CHUNK * 4
-    starts = range(CHUNK, len(ids), step)
+    starts = range(CHUNK, len(keys), step)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rest-page") as pool:
-        pending = pool.submit(_render_chunk, db, org, ids[CHUNK:CHUNK + step], fields) if starts else None
+        pending = pool.submit(_render_chunk, db, org, keys[CHUNK:CHUNK + step], fields) if starts else None
         for start in starts:
             part = pending.result()  # type: ignore[union-attr]
             nxt = start + step
-            pending = pool.submit(_render_chunk, db, org, ids[nxt:nxt + step], fields) if nxt < len(ids) else None
+            pending = pool.submit(_render_chunk, db, org, keys[nxt:nxt + step], fields) if nxt < len(keys) else None
             if part:
                 yield part if empty else b"," + part
                 empty = False
