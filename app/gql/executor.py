@@ -111,7 +111,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _fill(self, results: dict[str, Any], pending: list[str], parent_type: GraphQLObjectType, source_value: Any,
               path: Path | None, grouped_field_set: Any, position_context: Any) -> None:
-        plans = _TYPE_PLANS.get(parent_type) or _plans(parent_type)
+        plans = _plans(parent_type)
         is_awaitable = self.is_awaitable
         for response_name, details in grouped_field_set.items():
             name = details[0].node.name.value
@@ -151,7 +151,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _complete(self, plan: _Plan, field_def: GraphQLField, details: Any, parent_type: GraphQLObjectType,
                   source: Any, path: Path | None, response_name: str) -> Any:
-        """The completed value of a basic field, an awaitable of it, or _Slow for graphql-core to do it."""
+        """The completed value of a basic object or list field, an awaitable of it, or _Slow for graphql-core."""
         value = getattr(source, plan.attr, _MISSING)
         if value is _MISSING:
             raise _Slow
@@ -159,12 +159,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             if plan.non_null:
                 raise _Slow
             return None
-        kind = plan.kind
-        if kind == LEAF:
-            return _leaf(plan.of, value)
+        kind = plan.kind  # not LEAF: `_fill` reads those itself
+        if kind != OBJECT and (isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__")):
+            raise _Slow  # not a list: graphql-core says so
         if kind == LEAF_LIST:
-            if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
-                raise _Slow
             coerce = plan.of
             if plan.items_non_null:
                 return [_leaf(coerce, v) for v in value]  # a None item: _Slow from coerce's check
@@ -177,8 +175,6 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             if kind == OBJECT:
                 done = self.execute_fields(plan.of, value, field_path, grouped, None)
             else:
-                if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
-                    raise _Slow
                 items = list(value)
                 if plan.items_non_null and any(item is None for item in items):
                     raise _Slow
