@@ -13,8 +13,8 @@ from app.model.identity import StatusSpan
 from app.model.results import (AccessChange, AccessDiff, AccessPath, EffectiveAccess, EventRef, GroupMember,
                                GroupMembership, Neighbour, PrincipalAccess, Ref, ref_sort_key)
 from graph.db import Database
-from graph.fragments import (MAX_MEMBER_HOPS, at, event_ref, must_ref, paths_of, reach, read_paths, ref_map,
-                             sorted_items, started_before, valid_at, with_events)
+from graph.fragments import (MAX_MEMBER_HOPS, at, must_ref, paths_from, reach, read_paths, ref_map, sorted_items,
+                             started_before, valid_at, with_events)
 from graph.lookup import find_by_id
 from graph.principals import STATUS_EVENTS_OF_UID, STATUS_TYPES, spans_of, status_and_block, statuses_at
 
@@ -92,7 +92,7 @@ def _access_at(db: Database, organization: str, user_id: str, resource_id: str |
     """The user's paths valid at t (to one resource, or all) and its status spans, in one round trip."""
     found = db.read(_ACCESS_AT, org=organization, uid=user_id, rid=resource_id, t=t,
                     status_types=STATUS_TYPES)[0]
-    return paths_of(found["rows"], {e["id"]: event_ref(e) for e in found["events"]}), spans_of(found["status"])
+    return paths_from(found), spans_of(found["status"])
 
 
 def access_as_of(db: Database, organization: str, user_id: str, as_of_ms: int | None = None) -> list[EffectiveAccess]:

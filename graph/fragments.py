@@ -146,7 +146,11 @@ def event_refs(db: Database, organization: str, ids: Iterable[str | None]) -> di
 
 def read_paths(db: Database, query: str, **params: Any) -> dict[Ref, list[AccessPath]]:
     """Run a path statement (ending in `with_events`) -> each subject's paths, events resolved."""
-    found = db.read(query, **params)[0]
+    return paths_from(db.read(query, **params)[0])
+
+
+def paths_from(found: dict[str, Any]) -> dict[Ref, list[AccessPath]]:
+    """The row of a path statement (ending in `with_events`) -> each subject's paths, events resolved."""
     return paths_of(found["rows"], {e["id"]: event_ref(e) for e in found["events"]})
 
 
