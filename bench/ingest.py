@@ -257,34 +257,6 @@ class Baseline:
         self.db_seconds += time.perf_counter() - t0
 
 
-# ======================================================== prototype of a proposed change (not shipped) ======
-def overlap_pipeline(db: Any, enricher: Any, batch_size: int) -> Any:
-    """app.ingest.Pipeline, except that a batch is written by one background thread while the caller's thread
-    parses, enriches and builds the next one (at most one batch in flight, so memory stays bounded and batches
-    still commit in order). Measures what overlapping the Python work with Neo4j's would buy."""
-    from concurrent.futures import Future, ThreadPoolExecutor
-
-    from app.ingest import Pipeline
-
-    class OverlapPipeline(Pipeline):
-        pool = ThreadPoolExecutor(1, thread_name_prefix="writer")
-        pending: Future[Any] | None = None
-
-        def _flush(self, batch: Any, summary: Any, progress: Any) -> None:
-            if self.pending is not None:
-                self.pending.result()
-                self.pending = None
-            if batch:
-                self.pending = self.pool.submit(Pipeline._flush, self, batch, summary, progress)
-
-        def run(self, *args: Any, **kwargs: Any) -> Any:
-            summary = super().run(*args, **kwargs)
-            self._flush([], summary, None)  # wait for the last batch
-            return summary
-
-    return OverlapPipeline(db, enricher, batch_size)
-
-
 # ======================================================================================= child phases ======
 class _TimedTx:
     """Wraps a transaction so each statement's time (run + fetching its result) is attributed to a short name."""
@@ -381,15 +353,14 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"phase": args.child}
     # e.g. pipeline+b5000: batches of 5,000; +w2: two concurrent writers; +s500: sys.setswitchinterval(500 us)
     args.child, *options = args.child.split("+")
-    writers, switch = 1, None
+    writers = 1
     for o in options:
         if o[:1] == "b":
             args.batch_size = int(o[1:])
         elif o[:1] == "w":
             writers = int(o[1:])
         elif o[:1] == "s":
-            switch = int(o[1:]) / 1e6
-            sys.setswitchinterval(switch)
+            sys.setswitchinterval(int(o[1:]) / 1e6)  # process-wide: this child runs one phase
     statements: dict[str, list[float]] = {}
     profiler = None
     if args.profile:
@@ -417,7 +388,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         db.verify()
         if args.child != "floor":  # the floor writes into a database without constraints or indexes
             ensure_schema(db)
-        if args.child.split("@")[0] in ("pipeline", "overlap"):
+        if args.child.split("@")[0] == "pipeline":
             import app.ingest.pipeline as app_ingest
             from app.ingest import Pipeline
 
@@ -440,9 +411,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
             t0 = time.perf_counter()
             if profiler:
                 profiler.enable()
-            kw: dict[str, Any] = {"writers": writers} if switch is None else {"writers": writers, "switch_interval": switch}
-            pipeline = Pipeline(db, enricher, args.batch_size, **kw) if args.child != "overlap" else \
-                overlap_pipeline(db, enricher, args.batch_size)
+            pipeline = Pipeline(db, enricher, args.batch_size, writers=writers)
             summary = pipeline.run(records)
             elapsed = time.perf_counter() - t0
             if profiler:
@@ -593,8 +562,8 @@ def parent(args: argparse.Namespace) -> int:
 
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     for p in phases:
-        if p.split("+")[0].split("@")[0] not in ("python", "pipeline", "baseline", "floor", "overlap"):
-            sys.exit(f"unknown phase {p!r}: use python, pipeline, pipeline@REV, baseline, floor, overlap, "
+        if p.split("+")[0].split("@")[0] not in ("python", "pipeline", "baseline", "floor"):
+            sys.exit(f"unknown phase {p!r}: use python, pipeline, pipeline@REV, baseline, floor, "
                      "each optionally +bN (batch size N), +wN (N writer threads), +sN (switch interval N us)")
     if any(p != "python" for p in phases) and not _port_free(args.port):
         sys.exit(f"port {args.port} is taken: pass --port with a free one")
@@ -675,7 +644,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     for r in results:
         db_s = r.get("db_seconds")
         db_txt = "-" if db_s is None else f"{db_s:.1f}"
-        py_txt = f"{r['seconds'] - (db_s or 0.0):.1f}" if r["phase"] != "overlap" else "overlap"
+        py_txt = f"{r['seconds'] - (db_s or 0.0):.1f}"
         jvm = f"{r['neo4j_rss_mb']:.0f}MB" if r.get("neo4j_rss_mb") else "-"
         store = f"{r['store_mb']:.0f}MB" if r.get("store_mb") else "-"
         print(f"{r['phase']:<10} {r['events']:>10,} {r['seconds']:>8.1f} {r['rate']:>9,.0f} {db_txt:>7} {py_txt:>7} "
@@ -692,7 +661,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
             continue
         for r in results:
             name = r["phase"]
-            if name.split("+")[0].split("@")[0] in ("pipeline", "overlap"):
+            if name.split("+")[0].split("@")[0] == "pipeline":
                 ratio = r["rate"] / by[ref]["rate"]
                 cpu_ratio = _cpu_per_event(by[ref]) / _cpu_per_event(r)
                 print(f"{name} / {ref} = {ratio:.2f}x by wall time" + ("   (target >= 0.90x)" if ref == "baseline"

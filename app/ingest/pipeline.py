@@ -6,7 +6,6 @@ accepted events are written in batches, each batch one transaction.
 
 from __future__ import annotations
 
-import sys
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -48,13 +47,6 @@ class IngestInterrupted(Exception):
         self.summary = summary
 
 
-# The writer thread waits on Neo4j for each of a batch's ~20 statements while this thread parses the next batch; with
-# Python's default 5 ms switch interval a reply can wait up to 5 ms for the GIL. A shorter interval (`switch_interval`)
-# measured faster under foreign load but slower on a quiet machine (0.5 ms: -4% events/s, +8% CPU per event;
-# bench/README.md, issue 14), so the default leaves Python's alone.
-SWITCH_INTERVAL: float | None = None
-
-
 class Pipeline:
     def __init__(
         self,
@@ -64,7 +56,6 @@ class Pipeline:
         organization: str | None = None,
         on_written: Callable[[list[Event]], None] | None = None,
         writers: int = 1,
-        switch_interval: float | None = SWITCH_INTERVAL,
     ) -> None:
         self.db = db
         self.enricher = enricher or Enricher(None)
@@ -72,7 +63,6 @@ class Pipeline:
         self.organization = organization  # when set, events of any other organization are rejected
         self.on_written = on_written  # e.g. the subscription hub
         self.writers = max(1, writers)  # batches written at once, each by its own thread and transaction
-        self.switch_interval = switch_interval
 
     def run(self, records: Iterable[Record], summary: Summary | None = None,
             progress: Callable[[int], None] | None = None, per_event: bool = False) -> Summary:
@@ -80,8 +70,6 @@ class Pipeline:
         flight, each its own transaction on its own thread, counted in order), so Python and Neo4j work at the same
         time and memory stays bounded. Concurrent batches are safe in any order: the connection, user and name
         locks serialise writers of the same story (graph/write.py)."""
-        if self.switch_interval is not None and sys.getswitchinterval() > self.switch_interval:
-            sys.setswitchinterval(self.switch_interval)  # process-wide, lowered once, never raised again
         summary = summary or Summary()
         if per_event:
             summary.results = []
