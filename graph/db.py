@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from typing import Any, Callable, TypeVar
 
 import neo4j
@@ -25,6 +27,7 @@ class QueryTimeout(InputError):
 
 
 _TIMED_OUT = "Neo.ClientError.Transaction.TransactionTimedOut"
+_FIRST_RETRY_DELAY = 0.2  # seconds, doubled after each retry of a read (the driver's own schedule starts at 1 s)
 
 
 # What tells a caller that Neo4j is away (answered 503, retried by clients); the one tuple every layer checks.
@@ -41,6 +44,7 @@ class Database:
         self.uri = uri
         self.database = database
         self.query_timeout = query_timeout
+        self.retry_seconds = retry_seconds
         try:
             self.driver = GraphDatabase.driver(
                 uri, auth=auth, max_transaction_retry_time=retry_seconds, connection_acquisition_timeout=30.0,
@@ -62,15 +66,28 @@ class Database:
             ) from None
 
     def read(self, query: str, **params: Any) -> list[dict[str, Any]]:
-        """Run one read query (auto-retried on transient errors), returning records as dicts."""
-        try:
-            records, _, _ = self.driver.execute_query(
-                neo4j.Query(query, timeout=self.query_timeout) if self.query_timeout else query, params,
-                database_=self.database, routing_=neo4j.RoutingControl.READ
-            )
-        except neo4j.exceptions.ClientError as exc:
-            raise _timeout(exc) from exc
-        return [dict(r) for r in records]  # values are plain: queries return maps, never graph objects
+        """Run one read query, returning records as dicts.
+
+        An auto-commit transaction: one round trip (RUN and PULL together) where a managed one (`execute_query`)
+        needs a second for BEGIN/COMMIT — a quarter to a third of a small read's time (bench/README.md). A read
+        has nothing to roll back, so it is simply run again on a retryable error (Neo4j away, a leader switch, a
+        transient error) until `retry_seconds` have passed, as the driver would; it shares `execute_query`'s
+        bookmarks, so it still sees what this process wrote before (causal consistency on a cluster)."""
+        q = neo4j.Query(query, timeout=self.query_timeout) if self.query_timeout else query
+        deadline, delay = time.monotonic() + self.retry_seconds, _FIRST_RETRY_DELAY
+        while True:
+            try:
+                with self.driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS,
+                                         bookmark_manager=self.driver.execute_query_bookmark_manager) as session:
+                    records = list(session.run(q, params))
+                return [dict(r) for r in records]  # values are plain: queries return maps, never graph objects
+            except neo4j.exceptions.ClientError as exc:
+                raise _timeout(exc) from exc
+            except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
+                if not exc.is_retryable() or time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay * random.uniform(0.8, 1.2))
+            delay *= 2
 
     def write(self, query: str, **params: Any) -> list[dict[str, Any]]:
         records, _, _ = self.driver.execute_query(

@@ -38,7 +38,7 @@ from app.http_errors import INTERNAL_MESSAGE
 from app.observability import JsonFormatter, ObservabilityMiddleware
 from app.ingest.records import Record
 from app.settings import Settings
-from graph.db import Database, DatabaseUnavailable
+from graph.db import UNAVAILABLE, Database, DatabaseUnavailable
 from graph.keys import create_key
 from graph.managed import ManagedNeo4j
 from tests.conftest import ingest, new_org
@@ -301,6 +301,34 @@ def test_neo4j_outage_while_serving(private: Private, tmp_path: Path) -> None:
         assert r.status_code == 200 and r.json()["data"]["eventCount"] == len(acked), r.text
     assert svc.stop() and unready.stop()
     assert "Traceback" not in svc.log.read_text() + unready.log.read_text()
+
+
+@pytest.mark.slow
+def test_a_read_waits_out_a_restart_within_its_retry_budget(private: Private) -> None:
+    """Reads run as auto-commit transactions with their own retry (graph/db.py): while Neo4j is away a read gives
+    up after its budget with the error every layer answers 503 for, and a read with budget left when Neo4j returns
+    answers."""
+    org = new_org()
+    private.db.write("CREATE (:Organization {id: $org})", org=org)
+    query = "MATCH (o:Organization {id: $org}) RETURN o.id AS id"
+    crash(private.neo)
+    short, patient = Database(private.neo.uri, retry_seconds=1), Database(private.neo.uri, retry_seconds=120)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(UNAVAILABLE):
+            short.read(query, org=org)
+        assert 0.5 < time.monotonic() - t0 < 5  # retried, then bounded by its budget
+        answer: list[Any] = []
+        reader = threading.Thread(target=lambda: answer.append(patient.read(query, org=org)))
+        reader.start()
+        time.sleep(1)
+        assert reader.is_alive()  # still retrying: Neo4j is down
+        private.restart()
+        reader.join(60)
+        assert answer == [[{"id": org}]]
+    finally:
+        short.close()
+        patient.close()
 
 
 # --- (c) eight concurrent writers of the same events ------------------------------------------------------------
