@@ -7,15 +7,15 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from app.model.audit import STATUS_TYPES, USER_AUTH_TYPES, parse_changes, status_change
+from app.model.audit import USER_AUTH_TYPES
 from app.model.intervals import LO, account_ranges, burst_ranges, gaps, revocation_reasons
-from app.model.jsonutil import loads
 from app.model.results import (AccessAfterRevocation, FailedLoginBurst, NewCountryLogin, Ref, RevocationReason,
                                ref_sort_key, service_ref)
 from graph.access import reach_windows
 from graph.db import Database
 from graph.fragments import (AUTH_FILTER, event_refs, identity_key, must_ref, ref_map, to_ref,
                              time_window, user_auths)
+from graph.principals import status_histories
 
 _ORG_AUTH_EVENTS = f"""
 MATCH (e:Event)
@@ -70,16 +70,6 @@ RETURN r.ts AS ts, r.country AS country, e.id AS id, {ref_map('iu')} AS user,
 ORDER BY id
 """
 
-_USER_STATUS = """
-UNWIND $uids AS uid
-MATCH (:User {organization: $org, id: uid})<-[:TARGETS]-(e)
-WHERE e.organization = $org AND (e.event_type IN $types OR (e.event_type IN ['user_update', 'user_update_provision']
-      AND any(f IN coalesce(e.f_changes_field, []) WHERE f IN ['suspended', 'state'])))
-RETURN uid, e.id AS id, e.ts AS ts, e.event_type AS event_type, e.raw AS raw
-ORDER BY ts, id
-"""
-
-
 def _org_auths(db: Database, organization: str, success: bool, from_ms: int | None,
                to_ms: int | None) -> list[dict[str, Any]]:
     rows = db.read(_ORG_AUTH_EVENTS, org=organization, auth=list(USER_AUTH_TYPES), success=success,
@@ -111,16 +101,10 @@ def failed_login_bursts(db: Database, organization: str, window_ms: int, thresho
 
 
 def _status_timelines(db: Database, organization: str, uids: set[str]) -> dict[str, list[tuple[int, str, str]]]:
-    """Per user: (ts, status, event id) of every suspension, reactivation and deletion, in order."""
-    out: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
-    if not uids:
-        return out
-    for r in db.read(_USER_STATUS, org=organization, uids=sorted(uids), types=list(STATUS_TYPES)):
-        status = status_change(r["event_type"], parse_changes(loads(r["raw"])))
-        if status is not None:
-            out[r["uid"]].append((r["ts"], status, r["id"]))
-    return out
-
+    """Per user: (ts, status, event id) at each change of the account's status (active, suspended, locked,
+    deleted), in order — the status spans of graph.principals, so an investigation and `User.status` agree."""
+    return {uid: [(s.since, s.status, s.by_event) for s in spans]
+            for uid, spans in status_histories(db, organization, sorted(uids)).items()}
 
 
 def access_after_revocation(db: Database, organization: str, from_ms: int | None = None,

@@ -420,12 +420,17 @@ def test_access_after_revocation(db, org):
         suspend(org, "unsus", at(14), EVE, False),
         assoc(org, "g3", at(14, 1), "add", uobj(EVE), SALES),
         sso(org, "ok2", at(15), EVE, CRM),  # granted again, active again
+        base(org, "lock", at(16), "user_lockout", initiated_by=ADMIN, resource=EVE),
+        sso(org, "bad4", at(16, 1), EVE, CRM),  # a locked account signing in: the same rules as User.status
+        base(org, "unlock", at(17), "user_unlocked", initiated_by=ADMIN, resource=EVE),
+        sso(org, "ok3", at(17, 1), EVE, CRM),
     ])
     found = T.access_after_revocation(db, org)
     assert [(f.event.id, f.resource.name, [r.kind for r in f.reasons]) for f in found] == [
         ("bad1", "CRM", ["access_revoked"]),
         ("bad2", "RADIUS", ["user_suspended"]),
         ("bad3", "CRM", ["access_revoked", "user_suspended"]),
+        ("bad4", "CRM", ["user_locked"]),
     ]
     bad1 = found[0]
     assert bad1.user == Ref("User", "user", EVE["id"], "eve")
@@ -433,8 +438,10 @@ def test_access_after_revocation(db, org):
     assert bad1.reasons[0].event.initiator.email == "it@example.org"
     assert (bad1.event.ts, bad1.event.success, bad1.event.client_ip) == (ms(at(11)), True, "97.122.2.2")
     assert (found[1].reasons[0].at, found[1].reasons[0].event.id) == (ms(at(12)), "sus")
-    assert [f.event.id for f in T.access_after_revocation(db, org, ms(at(12)), ms(at(20)))] == ["bad2", "bad3"]
-    assert T.access_after_revocation(db, org, ms(at(14)), None) == []
+    assert (found[3].reasons[0].at, found[3].reasons[0].event.id) == (ms(at(16)), "lock")
+    assert [f.event.id for f in T.access_after_revocation(db, org, ms(at(12)), ms(at(16)))] == ["bad2", "bad3"]
+    assert T.access_after_revocation(db, org, ms(at(14)), ms(at(16))) == []
+    assert T.access_after_revocation(db, org, ms(at(17)), None) == []
 
 
 GINA, HENRY = user("u00000000000000000000a0a1", "gina"), user("u00000000000000000000a0b1", "henry")

@@ -251,7 +251,7 @@ class FailedLoginBurst:
 
 @strawberry.type
 class RevocationReason:
-    kind: str = strawberry.field(description="access_revoked, user_suspended or user_deleted")
+    kind: str = strawberry.field(description="access_revoked, user_suspended, user_locked or user_deleted")
     at: datetime
     event: Optional[EventSummary]
 

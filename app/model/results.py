@@ -251,7 +251,7 @@ class FailedLoginBurst:
 
 @dataclass(frozen=True, slots=True)
 class RevocationReason:
-    """kind: access_revoked (no valid path at the login, but one earlier), user_suspended, user_deleted;
+    """kind: access_revoked (no valid path at the login, but one earlier), user_suspended, user_locked, user_deleted;
     `at`: when that started; `event`: the event that caused it."""
 
     kind: str
