@@ -125,6 +125,35 @@ def test_same_answer_and_errors_as_graphql_core(key: str) -> None:
         assert any("broken" not in m for m, _ in ours[1]), "each bad case must produce a non-resolver error"
 
 
+BASIC = "{ name maybe tags loose }"  # only attribute reads: the compiled projector answers these
+QUERY_BASIC = ("query($key: String!) { node(key: $key) { id child " + BASIC + " strictChild " + BASIC + " children "
+               + BASIC + " looseChildren " + BASIC + " alias: child { name } } }")
+
+
+@pytest.mark.parametrize("key", sorted(NODES))
+def test_the_projector_answers_as_graphql_core(key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A selection of basic fields only is completed by one compiled projector per object; any value it does not
+    take (null in a non-null place, a value that does not coerce, a wrong object) falls back field by field, so
+    data, errors and paths stay graphql-core's."""
+    import app.gql.executor as executor
+
+    projected: list[Any] = []
+    real = executor._project
+
+    def spy(steps: Any, source: Any) -> Any:
+        out = real(steps, source)
+        projected.append(source)
+        return out
+    monkeypatch.setattr(executor, "_project", spy)
+    ours = run(FastExecutor, QUERY_BASIC, {"key": key})
+    assert ours == run(StrawberryGraphQLCoreExecutionContext, QUERY_BASIC, {"key": key})
+    if key == "ok":
+        assert not ours[1] and NODES["ok"] in projected  # the whole node in one projector call
+        assert '"tags": ["x", "y"]' in ours[0] and '"loose": ["p", null]' in ours[0]
+    else:
+        assert ours[1] and NODES[key] not in projected, "each bad case must produce an error, by the slow path"
+
+
 def test_null_propagates_through_a_list_of_nodes() -> None:
     query = "{ nodes { id strictChild { name } children { name tags } } }"
     ours = run(FastExecutor, query)
