@@ -161,6 +161,18 @@ def test_null_propagates_through_a_list_of_nodes() -> None:
     assert json.loads(ours[0]) is None  # strictChild null in one node: [Node!]! cannot hold it, so data is null
 
 
+def test_a_resolvers_list_of_objects_is_projected_in_one_pass() -> None:
+    """`nodes` (a resolver's list) with a selection every node can answer: one projector pass, graphql-core's
+    answer; with a bad node in it, item by item (graphql-core's errors, as above)."""
+    good = "{ nodes { id looseChildren { maybe } } }"
+    ours = run(FastExecutor, good)
+    assert ours == run(StrawberryGraphQLCoreExecutionContext, good)
+    assert not ours[1] and len(json.loads(ours[0])["nodes"]) == len(NODES)
+    bad = "{ nodes { id child { name } } }"  # child.name is null in one node, a dict in another
+    ours = run(FastExecutor, bad)
+    assert ours == run(StrawberryGraphQLCoreExecutionContext, bad) and ours[1]
+
+
 REAL = {
     "page": "{ events(first: 50) { edges { cursor node { id timestamp eventType service success clientIp "
             "geo { countryCode regionName } initiatedBy { __typename id ... on User { username } } "
