@@ -25,7 +25,9 @@ What it does, in order:
      - graph layer: the graph.search / graph (access, activity) calls the resolvers make, in this process (no HTTP, no
        GraphQL).
      - Cypher: the same question as the most direct Cypher this file's author could write, through the Python
-       driver (neo4j.Driver.execute_query, records fetched): the floor.
+       driver (an auto-commit read in a session, records fetched — one round trip, as graph/db.py reads; until
+       2026-12-02 the floor was `execute_query`, a managed transaction, one BEGIN/COMMIT round trip more): the
+       floor.
      - @neo4j/graphql: bench/neo4j-graphql/server.mjs (Apollo Server) on the same database, for the plain filters
        only (a page of 100 newest, and a count); its typeDefs map the Event node as stored. `npm ci` runs there
        when node_modules is missing.
@@ -473,9 +475,9 @@ def gql_call(client: Any, url: str, query: str, variables: dict[str, Any],
 def cypher_call(driver: Any, query: str, params: dict[str, Any]) -> Callable[[], Any]:
     import neo4j
 
-    def call() -> Any:
-        records, _, _ = driver.execute_query(query, params, routing_=neo4j.RoutingControl.READ)
-        return records
+    def call() -> Any:  # an auto-commit read, one round trip: the driver's cheapest path, as graph/db.py reads
+        with driver.session(default_access_mode=neo4j.READ_ACCESS) as session:
+            return list(session.run(query, params))
 
     return call
 
