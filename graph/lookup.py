@@ -88,3 +88,57 @@ def load_entities(db: Database, organization: str, label: str, ids: list[str]) -
 
 def has_ip(db: Database, organization: str, address: str) -> bool:
     return get_entity(db, organization, "IPAddress", address=address) is not None
+
+
+# The lookup of an entity by id folded into another read of the same request: one statement, one round trip.
+# The other read runs unchanged as a subquery (its ORDER BY holds: a subquery's rows come out in its order for the
+# one row driving it); `OPTIONAL CALL` keeps the entity's row when it returns nothing, and `__row` tells its rows
+# from that one row of nulls.
+_ANCHORED = """
+OPTIONAL MATCH (__n:{label} {{organization: $anchor_org, id: $anchor_id}})
+WITH CASE WHEN __n IS NULL THEN null ELSE [labels(__n)[0], __n.id, properties(__n)] END AS __node
+OPTIONAL CALL () {{
+  CALL () {{
+{query}
+  }}
+  RETURN *, true AS __row
+}}
+RETURN *
+"""
+
+
+class Anchored:
+    """A Database for one traversal of an entity (label, id) that also looks the entity up, inside its first
+    read: `user(id:) { lifecycle }` then costs one round trip where the lookup and the traversal took two. `node`
+    holds the entity (None: there is none) once that read has run; every later read goes to `db` as it is."""
+
+    def __init__(self, db: Database, organization: str, label: str, entity_id: str) -> None:
+        assert label in ENTITY_LABELS
+        self.db, self.organization, self.label, self.entity_id = db, organization, label, entity_id
+        self.node: EntityNode | None = None
+        self.looked_up = False
+
+    def read(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        if self.looked_up:
+            return self.db.read(query, **params)
+        rows = self.db.read(_ANCHORED.format(label=self.label, query=query), anchor_org=self.organization,
+                            anchor_id=self.entity_id, **params)
+        self.looked_up = True
+        first = rows[0]["__node"] if rows else None
+        if first is not None:
+            self.node = _entity({"label": first[0], "id": first[1], "props": first[2]})
+        return [{k: v for k, v in r.items() if k not in ("__node", "__row")} for r in rows if r["__row"]]
+
+    def __getattr__(self, name: str) -> Any:  # read_tx, query_timeout, ...: the real database's
+        return getattr(self.db, name)
+
+
+def with_entity(db: Database, organization: str, label: str, entity_id: str, traversal: Any,
+                *args: Any) -> tuple[EntityNode | None, Any]:
+    """(the entity, `traversal(db, organization, entity_id, *args)`), the lookup inside the traversal's first read
+    (`Anchored`). For a missing entity the traversal's answer is whatever it makes of no rows (dropped by callers)."""
+    anchored = Anchored(db, organization, label, entity_id)
+    answer = traversal(anchored, organization, entity_id, *args)
+    if not anchored.looked_up:  # a traversal that did not read: look the entity up on its own
+        return find_entity(db, organization, label, id=entity_id), answer
+    return anchored.node, answer

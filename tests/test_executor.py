@@ -221,13 +221,15 @@ def test_real_schema_same_answers(db: Any, org: str) -> None:
         schema.execution_context_class = FastExecutor
 
 
-def test_user_traversals_start_beside_the_lookup(db: Any, org: str) -> None:
-    """`user(id:)` starts the traversals its selection asks for while it looks the node up (app/gql/prefetch.py):
-    each asked once, answers unchanged; an unknown id is still null."""
+def test_user_traversals_start_at_once_and_the_first_looks_the_user_up(db: Any, org: str) -> None:
+    """`user(id:)` starts the traversals its selection asks for at once (app/gql/prefetch.py), the first one looking
+    the user up inside its own read: each asked once, one database read per traversal and none for the lookup,
+    answers unchanged; an unknown id is still null; a failing traversal is that field's error, not the user's."""
     import threading
     import time
 
     import graph
+    import graph.db
     from app.auth import Principal
     from app.gql.context import Context
     from app.gql.entity_types import wrap
@@ -237,14 +239,15 @@ def test_user_traversals_start_beside_the_lookup(db: Any, org: str) -> None:
 
     ingest(db, sample_events(org))
     calls: list[tuple[str, float, float]] = []
+    reads: list[str] = []
     lock = threading.Lock()
 
     class Recording(Context):
         async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
             def timed() -> Any:
                 start = time.monotonic()
-                if fn is graph.find_entity:
-                    time.sleep(0.2)  # a slow lookup: the traversals must not wait for it
+                if fn is graph.with_entity:
+                    time.sleep(0.2)  # a slow first traversal: the others must not wait for it
                 try:
                     return fn(*args, **kwargs)
                 finally:
@@ -252,26 +255,51 @@ def test_user_traversals_start_beside_the_lookup(db: Any, org: str) -> None:
                         calls.append((fn.__name__, start, time.monotonic()))
             return await super().run(timed)
 
+    real_read = graph.db.Database.read
+
+    def counted(self: Any, query: str, **params: Any) -> Any:
+        with lock:
+            reads.append(query)
+        return real_read(self, query, **params)
+
     key = ApiKey("k", "test", (org,), "read", 0, None)
-    query = ("query($u: ID!) { user(id: $u) { id lifecycle { id } now: access { resource { id } } "
+    query = ("query($u: ID!) { user(id: $u) { id username lifecycle { id } now: access { resource { id } } "
              "then: access(asOf: \"2020-06-10T00:00:00Z\") { resource { id } } } }")
 
-    def ask(uid: str) -> Any:
+    def ask(uid: str, q: str = query) -> Any:
         calls.clear()
+        reads.clear()
         ctx = Recording(db=db, principal=Principal(key, org), services=None, wrap=wrap)
-        result = asyncio.run(schema.execute(query, variable_values={"u": uid}, context_value=ctx))
-        assert not result.errors, result.errors
-        return result.data
+        graph.db.Database.read = counted  # type: ignore[method-assign]
+        try:
+            return asyncio.run(schema.execute(q, variable_values={"u": uid}, context_value=ctx))
+        finally:
+            graph.db.Database.read = real_read  # type: ignore[method-assign]
 
     plain = run(StrawberryGraphQLCoreExecutionContext, query, {"u": SLUCERO}, schema,
                 Context(db=db, principal=Principal(key, org), services=None, wrap=wrap))
     schema.execution_context_class = FastExecutor
-    data = ask(SLUCERO)
-    assert json.dumps(data, sort_keys=True, default=str) == plain[0]
-    names = sorted(name for name, _, _ in calls)
-    assert names == ["access_as_of", "access_as_of", "find_entity", "lifecycle"], names
-    lookup_end = next(end for name, _, end in calls if name == "find_entity")
-    assert all(start < lookup_end for name, start, _ in calls if name != "find_entity"), calls
-    assert data["user"]["lifecycle"] and data["user"]["then"]
+    result = ask(SLUCERO)
+    assert not result.errors, result.errors
+    assert json.dumps(result.data, sort_keys=True, default=str) == plain[0]
+    assert sorted(name for name, _, _ in calls) == ["access_as_of", "access_as_of", "with_entity"], calls
+    assert len(reads) == 3, reads  # three traversals, the lookup inside the first
+    first_end = next(end for name, _, end in calls if name == "with_entity")
+    assert all(start < first_end for _, start, _ in calls), calls  # the others started beside it
+    assert result.data["user"]["username"] == "slucero" and result.data["user"]["lifecycle"]
+    assert result.data["user"]["then"]
 
-    assert ask("no-such-user") == {"user": None}
+    assert ask("no-such-user").data == {"user": None}
+
+    from graph.db import QueryTimeout
+
+    def too_slow(*_: Any) -> Any:
+        raise QueryTimeout("the query took longer than its time budget")
+    real_path = graph.access_path
+    graph.access_path = too_slow  # the table asks through the module: this is what the resolver would run
+    try:
+        broken = ask(SLUCERO, "query($u: ID!) { user(id: $u) { username accessPath(to: \"x\") { kind } } }")
+    finally:
+        graph.access_path = real_path
+    assert [(e.message, e.path) for e in broken.errors] == [
+        ("the query took longer than its time budget", ["user", "accessPath"])]

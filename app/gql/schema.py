@@ -169,7 +169,11 @@ class Query(ConsoleQuery):
             if held is not None or as_of is not None:
                 return None if held is None else await _entity(info, "User", id=held)  # type: ignore[return-value]
         if id is not None and username is None and email is None:
-            prefetch(info, "User", str(id))  # its traversals start now, beside the lookup (app/gql/prefetch.py)
+            # its traversals start now, the first one looking the user up too (app/gql/prefetch.py)
+            looked_up = prefetch(info, "User", str(id))
+            if looked_up is not None:
+                node = await looked_up
+                return wrap(node) if node is not None else None  # type: ignore[return-value]
         return await _entity(info, "User", id=id, username=username, email=email)  # type: ignore[return-value]
 
     @strawberry.field
