@@ -352,7 +352,7 @@ def graph_layer_call(name: str, p: Params) -> Callable[[Any], Any]:
     from app.gql.filter_input import EventFilter, to_filter_tree
     import graph as traversals
     from graph import search
-    from graph.lookup import find_entity
+    from graph.lookup import with_entity
 
     where = to_filter_tree(EventFilter(event_types=AUTH_TYPES, success=False,
                                        from_=datetime.fromtimestamp(p.w_from / 1000, timezone.utc),
@@ -363,7 +363,8 @@ def graph_layer_call(name: str, p: Params) -> Callable[[Any], Any]:
         return search.histogram(db, p.org, where, width_ms=3_600_000, origin_ms=0)
 
     def user(fn: Callable[..., Any], *a: Any) -> Callable[[Any], Any]:
-        return lambda db: (find_entity(db, p.org, "User", id=p.uid), fn(db, p.org, p.uid, *a))[1]
+        # as `user(id:) { ... }` asks: the lookup inside the traversal's read (app/gql/prefetch.py)
+        return lambda db: with_entity(db, p.org, "User", p.uid, fn, *a)[1]
 
     return {
         "trivial": lambda db: db.read("RETURN 1 AS x"),
@@ -372,8 +373,7 @@ def graph_layer_call(name: str, p: Params) -> Callable[[Any], Any]:
         "histogram": histogram,
         "lifecycle": user(traversals.lifecycle),
         "access": user(traversals.access_as_of, p.t),
-        "accessWide": lambda db: (find_entity(db, p.org, "User", id=p.wide_uid),
-                                  traversals.access_as_of(db, p.org, p.wide_uid, p.t))[1],
+        "accessWide": lambda db: with_entity(db, p.org, "User", p.wide_uid, traversals.access_as_of, p.t)[1],
         "accessPath": user(traversals.access_path, p.rid, p.t),
         "accessHistory": user(traversals.access_history, p.h_from, p.t),
     }[name]
