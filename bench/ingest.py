@@ -343,6 +343,20 @@ def _write_batch_at(rev: str) -> Any:
         sys.modules["graph.resolution"] = graph.resolution
 
 
+# The f_* search keys some graph/ statement reads by name (activity, investigations, fragments, principals); +fmin
+# keeps only these, +f0 none: bench-only variants measuring what the other f_* properties cost at ingest.
+READ_BY_NAME = ("f_initiated_by_username", "f_username", "f_initiated_by_email", "f_client_ip",
+                "f_geoip_country_code", "f_success", "f_changes_field")
+
+
+def fields_only(which: str) -> None:
+    from app.model import fields
+
+    keep = {"min": READ_BY_NAME, "0": ()}[which]
+    fields._INDEXED = tuple(f for f in fields._INDEXED if f.prop in keep)
+    fields._EXACT_PATHS = frozenset(p for f in fields._INDEXED for p in f.paths)
+
+
 def child(args: argparse.Namespace) -> dict[str, Any]:
     from app.ingest.enrich import Enricher
     from app.model.events import parse_event
@@ -354,6 +368,8 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     # e.g. pipeline+b5000: batches of 5,000; +w2: two concurrent writers; +s500: sys.setswitchinterval(500 us)
     args.child, *options = args.child.split("+")
     writers = 1
+    drop_indexes: list[str] = []
+    ip_index = False
     for o in options:
         if o[:1] == "b":
             args.batch_size = int(o[1:])
@@ -361,6 +377,13 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
             writers = int(o[1:])
         elif o[:1] == "s":
             sys.setswitchinterval(int(o[1:]) / 1e6)  # process-wide: this child runs one phase
+        elif o[:1] == "x":
+            drop_indexes.append(o[1:])
+        elif o[:1] == "f":
+            fields_only(o[1:])
+        elif o == "ipidx":
+            ip_index = True
+        # +cKEY=VALUE and +hSIZE configure the phase's Neo4j: the parent applies them (neo4j_options)
     statements: dict[str, list[float]] = {}
     profiler = None
     if args.profile:
@@ -388,6 +411,11 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         db.verify()
         if args.child != "floor":  # the floor writes into a database without constraints or indexes
             ensure_schema(db)
+            for name in drop_indexes:  # +xNAME: the phase runs without that index (bench-only variant)
+                db.write(f"DROP INDEX {name}")
+            if ip_index:  # +ipidx: Event (organization, ip_key), as an IP-as-a-property model would need
+                db.write("CREATE INDEX event_ip IF NOT EXISTS FOR (e:Event) ON (e.organization, e.ip_key)")
+            db.write("CALL db.awaitIndexes(300)")
         if args.child.split("@")[0] == "pipeline":
             import app.ingest.pipeline as app_ingest
             from app.ingest import Pipeline
@@ -539,6 +567,20 @@ def _children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+def neo4j_options(phase: str, heap: str) -> tuple[dict[str, str], str]:
+    """A phase's Neo4j settings (`+cKEY=VALUE`, each a neo4j.conf line) and JVM heap (`+hSIZE`, else `heap`)."""
+    settings: dict[str, str] = {}
+    for o in phase.split("+")[1:]:
+        if o[:1] == "c":
+            key, sep, value = o[1:].partition("=")
+            if not sep or not key:
+                sys.exit(f"phase {phase!r}: +c takes KEY=VALUE, e.g. +cdb.tx_state.memory_allocation=OFF_HEAP")
+            settings[key] = value
+        elif o[:1] == "h":
+            heap = o[1:]
+    return settings, heap
+
+
 def run_phase(args: argparse.Namespace, phase: str, uri: str | None) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", phase]
     for key in ("events", "users", "days", "seed", "organization", "batch_size", "drop_geoip"):
@@ -564,7 +606,10 @@ def parent(args: argparse.Namespace) -> int:
     for p in phases:
         if p.split("+")[0].split("@")[0] not in ("python", "pipeline", "baseline", "floor"):
             sys.exit(f"unknown phase {p!r}: use python, pipeline, pipeline@REV, baseline, floor, "
-                     "each optionally +bN (batch size N), +wN (N writer threads), +sN (switch interval N us)")
+                     "each optionally +bN (batch size N), +wN (N writer threads), +sN (switch interval N us), "
+                     "+cKEY=VALUE (a neo4j.conf setting), +hSIZE (Neo4j heap), +xINDEX (without that index), "
+                     "+fmin / +f0 (fewer f_* properties), +ipidx (an Event (organization, ip_key) index)")
+        neo4j_options(p, args.heap)
     if any(p != "python" for p in phases) and not _port_free(args.port):
         sys.exit(f"port {args.port} is taken: pass --port with a free one")
     tmp = Path(tempfile.mkdtemp(prefix="insightgraph-bench-")) if args.home is None else args.home
@@ -597,6 +642,7 @@ def parent(args: argparse.Namespace) -> int:
             if phase != "python":
                 m.stop()
                 shutil.rmtree(m.dir / "data", ignore_errors=True)  # a fresh, empty DBMS for every phase
+                m.settings, m.heap = neo4j_options(phase, args.heap)
                 t0 = time.perf_counter()
                 m.start()
                 print(f"# {phase}: fresh Neo4j up in {time.perf_counter() - t0:.1f}s (pid {m.pid()})", flush=True)
@@ -710,7 +756,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--phases", default="python,pipeline,baseline,floor",
                     help="comma-separated, run in this order; pipeline@REV writes with graph/write.py of a git "
                          "revision (an A/B in the same run); after a phase +bN: batches of N, +wN: N concurrent "
-                         "writers (pipeline), +sN: sys.setswitchinterval(N microseconds)")
+                         "writers (pipeline), +sN: sys.setswitchinterval(N microseconds), +cKEY=VALUE: a neo4j.conf "
+                         "setting for this phase's Neo4j (e.g. +cdb.tx_state.memory_allocation=OFF_HEAP), +hSIZE: "
+                         "its heap; bench-only model variants: +xINDEX: drop that index before writing, +fmin: "
+                         "store only the f_* keys graph/ reads by name, +f0: none, +ipidx: index Event "
+                         "(organization, ip_key)")
     ap.add_argument("--port", type=int, default=7699, help="Bolt port of the bench's own Neo4j")
     ap.add_argument("--heap", default="2g", help="Neo4j JVM heap")
     ap.add_argument("--pagecache", default="2g", help="Neo4j page cache")

@@ -13,7 +13,7 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 LAUNCHER_DIR = Path(__file__).parent / "launcher"
@@ -46,6 +46,8 @@ class ManagedNeo4j:
     port: int = 7687
     heap: str = "2g"
     pagecache: str = "2g"
+    # Extra neo4j.conf settings (key -> value), written after the defaults below and replacing any of them.
+    settings: dict[str, str] = field(default_factory=dict)
 
     @property
     def dir(self) -> Path:
@@ -142,23 +144,20 @@ class ManagedNeo4j:
         data = self.dir / "data"
         data.mkdir(parents=True, exist_ok=True)
         conf = self.dir / "neo4j.conf"
-        conf.write_text(
-            "\n".join(
-                [
-                    "server.bolt.enabled=true",
-                    f"server.bolt.listen_address=127.0.0.1:{self.port}",
-                    "server.bolt.tls_level=DISABLED",
-                    # Loopback only; the managed instance is a local store, not a shared server.
-                    "dbms.security.auth_enabled=false",
-                    f"server.memory.pagecache.size={self.pagecache}",
-                    "db.transaction.timeout=300s",
-                    "db.lock.acquisition.timeout=120s",
-                    "db.tx_log.rotation.retention_policy=2 files",
-                    "dbms.usage_report.enabled=false",
-                    "",
-                ]
-            )
-        )
+        settings = {
+            "server.bolt.enabled": "true",
+            "server.bolt.listen_address": f"127.0.0.1:{self.port}",
+            "server.bolt.tls_level": "DISABLED",
+            # Loopback only; the managed instance is a local store, not a shared server.
+            "dbms.security.auth_enabled": "false",
+            "server.memory.pagecache.size": self.pagecache,
+            "db.transaction.timeout": "300s",
+            "db.lock.acquisition.timeout": "120s",
+            "db.tx_log.rotation.retention_policy": "2 files",
+            "dbms.usage_report.enabled": "false",
+            **self.settings,
+        }
+        conf.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
         log = open(self.log_file, "ab")
         cmd = [
             self._java(), f"-Xms{self.heap}", f"-Xmx{self.heap}", *JAVA_OPTS,
