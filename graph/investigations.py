@@ -104,7 +104,7 @@ def _status_timelines(db: Database, organization: str, uids: set[str]) -> dict[s
     """Per user: (ts, status, event id) at each change of the account's status (active, suspended, locked,
     deleted), in order — the status spans of graph.principals, so an investigation and `User.status` agree."""
     return {uid: [(s.since, s.status, s.by_event) for s in spans]
-            for uid, spans in status_histories(db, organization, sorted(uids)).items()}
+            for uid, spans in status_histories(db, organization, list(uids)).items()}
 
 
 def access_after_revocation(db: Database, organization: str, from_ms: int | None = None,

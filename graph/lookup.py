@@ -96,7 +96,7 @@ def has_ip(db: Database, organization: str, address: str) -> bool:
 # from that one row of nulls.
 _ANCHORED = """
 OPTIONAL MATCH (__n:{label} {{organization: $anchor_org, id: $anchor_id}})
-WITH CASE WHEN __n IS NULL THEN null ELSE [labels(__n)[0], __n.id, properties(__n)] END AS __node
+WITH __n {{.id, label: labels(__n)[0], props: properties(__n)}} AS __node
 OPTIONAL CALL () {{
   CALL () {{
 {query}
@@ -124,9 +124,9 @@ class Anchored:
         rows = self.db.read(_ANCHORED.format(label=self.label, query=query), anchor_org=self.organization,
                             anchor_id=self.entity_id, **params)
         self.looked_up = True
-        first = rows[0]["__node"] if rows else None
+        first = rows[0]["__node"] if rows else None  # a map projection of no node is null
         if first is not None:
-            self.node = _entity({"label": first[0], "id": first[1], "props": first[2]})
+            self.node = _entity(first)
         return [{k: v for k, v in r.items() if k not in ("__node", "__row")} for r in rows if r["__row"]]
 
     def __getattr__(self, name: str) -> Any:  # read_tx, query_timeout, ...: the real database's

@@ -116,14 +116,13 @@ def _project(steps: tuple[_Step, ...], source: Any) -> dict[str, Any]:
             elif kind == OBJECT:
                 value = of(value)
             else:
-                if isinstance(value, (str, bytes, dict)) or not isinstance(value, (list, tuple)):
+                if not isinstance(value, (list, tuple)):
                     raise _Slow
+                # a None item where items are non-null: _leaf's check, or `of` finding no attribute on it
                 if kind == LEAF_LIST:
                     value = [None if v is None and not items_non_null else _leaf(of, v) for v in value]
                 else:
                     value = [None if v is None and not items_non_null else of(v) for v in value]
-                    if items_non_null and any(v is None for v in value):
-                        raise _Slow
             out[name] = value
     except _Slow:
         raise
@@ -132,14 +131,13 @@ def _project(steps: tuple[_Step, ...], source: Any) -> dict[str, Any]:
     return out
 
 
-def _null_item(non_null: bool) -> None:
-    if non_null:
-        raise _Slow
-    return None
-
-
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor with a short path for basic fields (see the module docstring)."""
+
+    def _hooked(self) -> bool:
+        """A schema extension's `resolve` hook is installed: it must see every field, so no short path."""
+        manager = self.middleware_manager
+        return manager is not None and bool(manager.middlewares)
 
     def _projector(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Projector | None:
         """The compiled projector of this selection of `parent_type`, or None when one of its fields (or of its
@@ -149,7 +147,6 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         hit = cache.get(id(grouped_field_set))
         if hit is not None:
             return hit[1]
-        cache[id(grouped_field_set)] = (grouped_field_set, None)  # a selection met again while compiling it
         projector = self._compile(parent_type, grouped_field_set)
         cache[id(grouped_field_set)] = (grouped_field_set, projector)
         return projector
@@ -172,8 +169,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
                        grouped_field_set: Any, position_context: Any) -> Any:
-        manager = self.middleware_manager
-        if manager is not None and manager.middlewares:  # a `resolve` hook must see every field
+        if self._hooked():
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
         projector = self._projector(parent_type, grouped_field_set)
         if projector is not None:
@@ -202,17 +198,17 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                                 items: Any, position_context: Any) -> Any:
         """A resolver's list of objects (a page's edges) in one pass of the items' projector, when it has one."""
         t, items_non_null = _unwrap(item_type)
-        manager = self.middleware_manager
-        if (is_object_type(t) and t.is_type_of is None and not (manager is not None and manager.middlewares)
+        if (is_object_type(t) and t.is_type_of is None and not self._hooked()
                 and self.get_stream_usage(field_details_list, path) is None):
             grouped, defers, _ = self.collect_subfields(t, field_details_list)
             projector = None if defers else self._projector(t, grouped)
             if projector is not None:
                 items = list(items)
-                try:
-                    return [projector(item) if item is not None else _null_item(items_non_null) for item in items]
-                except _Slow:
-                    pass  # item by item, as graphql-core does
+                if not (items_non_null and any(item is None for item in items)):  # else graphql-core reports it
+                    try:
+                        return [None if item is None else projector(item) for item in items]
+                    except _Slow:
+                        pass  # item by item, as graphql-core does
         return super().complete_iterable_value(item_type, field_details_list, info, path, items, position_context)
 
     def _fill(self, results: dict[str, Any], pending: list[str], parent_type: GraphQLObjectType, source_value: Any,
