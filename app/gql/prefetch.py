@@ -69,9 +69,11 @@ async def _answer(both: Awaitable[tuple[EntityNode | None, Any]]) -> Any:
 async def _node(both: Awaitable[tuple[EntityNode | None, Any]], ctx: Context, label: str,
                 entity_id: str) -> EntityNode | None:
     """The entity; when its traversal failed (a timeout, bad arguments) it is looked up on its own, so the error
-    stays the traversal field's, as without the fold."""
+    stays the traversal field's, as without the fold. Neo4j being away is everyone's error: not waited for twice."""
     try:
         return (await both)[0]
+    except graph.UNAVAILABLE:
+        raise
     except Exception:
         return await ctx.run(graph.find_entity, ctx.db, ctx.org, label, id=entity_id)
 
