@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.model.fields import Field
+from app.model.events import EventSummary
+from app.model.fields import Field, lookup
 from app.model.filters import Node
 from app.model.times import bucket_span
 from graph.db import Database
@@ -22,7 +23,8 @@ from graph.compile_filter import compile_filter
 class StoredEvent:
     ts: int
     id: str
-    raw: str  # the event as stored: its original JSON (plus enrichment), never reshaped
+    raw: str | None  # the event as stored: its original JSON (plus enrichment), never reshaped; None when only
+    summary: EventSummary | None = None  # the summary was read (`find_events(..., summary=True)`)
 
     @property
     def cursor(self) -> tuple[int, str]:
@@ -44,7 +46,12 @@ def _where(organization: str, where: Node) -> tuple[str, dict[str, Any]]:
     return cond, params
 
 
-def _page_query(cond: str, descending: bool, after: bool, skip: bool, raw: bool = True) -> str:
+# The node properties an EventSummary is read from (field registry names: graph.fields' search keys).
+_SUMMARY = ("e.organization, e.event_type, e.service, e.`{success}`, e.`{mfa}`, e.`{client_ip}`"
+            .format(success=lookup("success").prop, mfa=lookup("mfa").prop, client_ip=lookup("client_ip").prop))
+
+
+def _page_query(cond: str, descending: bool, after: bool, skip: bool, columns: str = "e.raw") -> str:
     # ORDER BY leads with e.organization so the planner reads the (organization, ts) index in order and stops
     # after `limit` rows (PartialTop) instead of sorting every matching event; the keyset bound is a plain range
     # on ts (index seek) plus the tie-break on id. The page comes back as one row holding a list, in page order:
@@ -56,19 +63,23 @@ def _page_query(cond: str, descending: bool, after: bool, skip: bool, raw: bool 
         f"MATCH (e:Event) WHERE e.organization = $org {keyset} AND {cond} "
         f"WITH e ORDER BY e.organization {order}, e.ts {order}, e.id {order} "
         + ("SKIP $skip " if skip else "")
-        + f"LIMIT $limit RETURN collect([e.ts, e.id, {'e.raw' if raw else 'elementId(e)'}]) AS page"
+        + f"LIMIT $limit RETURN collect([e.ts, e.id, {columns}]) AS page"
     )
 
 
 def find_events(db: Database, organization: str, where: Node, *, limit: int, descending: bool = False,
-                after: tuple[int, str] | None = None, skip: int = 0) -> list[StoredEvent]:
-    """One page of events in (ts, id) order, strictly after the cursor `after` (in the page's direction)."""
+                after: tuple[int, str] | None = None, skip: int = 0, summary: bool = False) -> list[StoredEvent]:
+    """One page of events in (ts, id) order, strictly after the cursor `after` (in the page's direction); with
+    `summary`, each event's EventSummary instead of its stored JSON."""
     cond, params = _where(organization, where)
     params.update(limit=limit, skip=skip)
     if after is not None:
         params.update(after_ts=after[0], after_id=after[1])
-    query = _page_query(cond, descending, after is not None, skip > 0)
-    return [StoredEvent(ts, eid, raw) for ts, eid, raw in db.read(query, **params)[0]["page"]]
+    query = _page_query(cond, descending, after is not None, skip > 0, _SUMMARY if summary else "e.raw")
+    page = db.read(query, **params)[0]["page"]
+    if summary:
+        return [StoredEvent(row[0], row[1], None, EventSummary(*row[2:])) for row in page]
+    return [StoredEvent(ts, eid, raw) for ts, eid, raw in page]
 
 
 def find_event_keys(db: Database, organization: str, where: Node, *, limit: int, descending: bool = False,
@@ -80,7 +91,7 @@ def find_event_keys(db: Database, organization: str, where: Node, *, limit: int,
     params.update(limit=limit, skip=skip)
     if after is not None:
         params.update(after_ts=after[0], after_id=after[1])
-    query = _page_query(cond, descending, after is not None, skip > 0, raw=False)
+    query = _page_query(cond, descending, after is not None, skip > 0, "elementId(e)")
     return [(int(ts), eid, node) for ts, eid, node in db.read(query, **params)[0]["page"]]
 
 

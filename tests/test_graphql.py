@@ -280,3 +280,33 @@ def test_neighbours_at_an_instant(db, org, client, key):
         ("MEMBER_OF", "in", "slucero"), ("HAS_ACCESS_TO", "out", "GitHub"), ("HAS_ACCESS_TO", "out", "build-01")}
     after = data(client, key, q, {"at": "2020-06-21T00:00:00Z"})["group"]["neighbours"]
     assert {n["node"]["name"] for n in after} == {"GitHub", "build-01"}
+
+
+def test_a_page_of_headline_fields_answers_as_one_that_reads_the_events_json(db, org, client, key, monkeypatch):
+    events = sample_events(org)
+    odd = dict(events[0], id="odd-spelling", event_type="SSO_Auth", service=" SSO ", client_ip="2001:DB8::1",
+               success=True, mfa=False)
+    ingest(db, events + [odd])
+    headline = "id timestamp organization eventType service success mfa clientIp __typename"
+    q = "query($f: EventFilter) { events(filter: $f, first: 50) { edges { node { %s } } nodes { id } } }"
+    import graph.search as search
+    reads = []
+    real = search.find_events
+
+    def spy(*args, **kwargs):
+        reads.append(kwargs.get("summary"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("app.gql.event_types.find_events", spy)
+    summary = data(client, key, q % headline)["events"]["edges"]
+    with_json = data(client, key, q % (headline + " raw geo { countryCode }"))["events"]["edges"]
+    in_fragment = data(client, key, "query { events(first: 50) { ...P } } fragment P on EventConnection { "
+                                    "edges { node { ... on Event { id raw } } } }")["events"]["edges"]
+    assert reads == [True, False, False]  # the first page read no event's JSON; a fragment asking `raw` is seen
+    assert len(summary) == 13
+    assert [{"node": {k: v for k, v in e["node"].items() if k not in ("raw", "geo")}} for e in with_json] == summary
+    mine = next(e["node"] for e in summary if e["node"]["id"] == "odd-spelling")
+    assert (mine["eventType"], mine["service"], mine["clientIp"], mine["success"], mine["mfa"]) == \
+        ("sso_auth", "sso", "2001:db8::1", True, False)
+    raw = next(e["node"]["raw"] for e in in_fragment if e["node"]["id"] == "odd-spelling")
+    assert (raw["event_type"], raw["service"], raw["client_ip"]) == ("SSO_Auth", " SSO ", "2001:DB8::1")

@@ -10,13 +10,14 @@ import base64
 import binascii
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Iterator, Optional
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
-from app.model.events import Event as EventModel, parse_event
+from app.model.events import Event as EventModel, EventSummary, parse_event
 from app.model.filters import Node, Or, all_of, match
 from app.gql.context import Context
 from app.gql.filter_input import EventFilter, FilterError, check_first, to_filter_tree
@@ -97,6 +98,30 @@ def actor_filter(label: str, node: EntityNode) -> Node:
     return Or(tuple(items))
 
 
+# The Event fields an EventSummary answers: a page asking its events for nothing else is read without their JSON.
+_SUMMARY_FIELDS = frozenset({"__typename", "id", "timestamp", "organization", "eventType", "service", "success",
+                             "mfa", "clientIp"})
+
+
+def _fields(selections: list[Any]) -> Iterator[SelectedField]:
+    for s in selections:  # fragments (spread or inline: on Event, the only type there) flattened
+        if isinstance(s, SelectedField):
+            yield s
+        else:
+            yield from _fields(s.selections)
+
+
+def summary_suffices(info: Info[Context, None]) -> bool:
+    """Whether this connection field asks its events (`edges { node }`, `nodes`) only for summary fields."""
+    for connection in info.selected_fields:
+        for field in _fields(connection.selections):
+            nodes = [f for f in _fields(field.selections) if f.name == "node"] if field.name == "edges" else \
+                [field] if field.name == "nodes" else []
+            if any(f.name not in _SUMMARY_FIELDS for node in nodes for f in _fields(node.selections)):
+                return False
+    return True
+
+
 async def events_connection(info: Info[Context, None], base: Node, filter: Optional[EventFilter], first: int,
                             after: Optional[str], order: Order) -> "EventConnection":
     check_first(first, least=0)
@@ -104,7 +129,7 @@ async def events_connection(info: Info[Context, None], base: Node, filter: Optio
     cursor = decode_cursor(after) if after else None
     ctx = info.context
     rows = await ctx.run(find_events, ctx.db, ctx.org, where, limit=first + 1, descending=order == Order.DESC,
-                         after=cursor)
+                         after=cursor, summary=summary_suffices(info))
     return EventConnection(_rows=rows[:first], _more=len(rows) > first, _where=where)
 
 
@@ -113,31 +138,41 @@ class Event:
     # Plain attributes, filled once per event: a page of 100 would otherwise run a resolver per field per event.
     _raw: strawberry.Private[dict]
     id: strawberry.ID
-    event_type: str
-    service: str
+    event_type: str = strawberry.field(description="lower case; `raw.event_type` keeps the original spelling")
+    service: str = strawberry.field(description="normalised (lower case, vendor aliases folded); `raw.service` "
+                                                "keeps the original")
     timestamp: datetime = strawberry.field(description="normalised to UTC; `raw.timestamp` keeps the original text")
     organization: str
     success: Optional[bool]
     mfa: Optional[bool]
-    client_ip: Optional[str]
+    client_ip: Optional[str] = strawberry.field(description="as the `client_ip` filter matches it (lower case); "
+                                                            "`raw.client_ip` keeps the original")
     geo: Optional[Geo]
     changes: Optional[JSON]
     raw: JSON = strawberry.field(description="the whole event as received")
 
     @classmethod
     def of(cls, stored: StoredEvent) -> "Event":
-        raw = loads(stored.raw)
-        g = raw.get("geoip")
-        geo = Geo(country_code=g.get("country_code") or g.get("country_code2"), region_name=g.get("region_name"),
-                  timezone=g.get("timezone")) if isinstance(g, dict) else None
-        ip, success, mfa = raw.get("client_ip"), raw.get("success"), raw.get("mfa")
-        return cls(
-            _raw=raw, id=strawberry.ID(stored.id), event_type=str(raw.get("event_type", "")),
-            service=str(raw.get("service", "")), timestamp=ms_to_dt(stored.ts),  # type: ignore[arg-type]
-            organization=str(raw.get("organization", "")), success=success if isinstance(success, bool) else None,
-            mfa=mfa if isinstance(mfa, bool) else None, client_ip=ip if isinstance(ip, str) else None, geo=geo,
-            changes=raw.get("changes"), raw=raw,
-        )
+        """A page's event: from its stored JSON, or from its node's summary when the page read only that
+        (`summary_suffices`); the fields both answer have the same values either way (`EventSummary.of`). Built
+        without the dataclass `__init__`; a summary's event has no `raw`, `geo`, `changes` (never selected then:
+        reading one is an error, not a silent null)."""
+        event = object.__new__(cls)
+        values = event.__dict__
+        if stored.raw is None:
+            summary = stored.summary
+            assert summary is not None
+        else:
+            raw = loads(stored.raw)
+            summary = EventSummary.of(raw)
+            g = raw.get("geoip")
+            values.update(_raw=raw, raw=raw, changes=raw.get("changes"), geo=Geo(
+                country_code=g.get("country_code") or g.get("country_code2"), region_name=g.get("region_name"),
+                timezone=g.get("timezone")) if isinstance(g, dict) else None)
+        values.update(id=stored.id, event_type=summary.event_type, service=summary.service,
+                      timestamp=ms_to_dt(stored.ts), organization=summary.organization, success=summary.success,
+                      mfa=summary.mfa, client_ip=summary.client_ip)
+        return event
 
     def _model(self) -> EventModel:
         return parse_event(self._raw)

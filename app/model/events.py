@@ -14,7 +14,7 @@ from typing import Any
 
 from app.model.entities import ENTITY_LABELS, EntityRef, entity  # noqa: F401  (ENTITY_LABELS: re-export)
 from app.model.errors import EventError
-from app.model.fields import scan
+from app.model.fields import lookup, scan, search_key
 from app.model.jsonutil import dumps
 from app.model.times import parse_timestamp
 
@@ -149,6 +149,29 @@ class Event:
             props["assoc_pair"] = pair_key(conn)
             props["assoc_op"] = conn.op
         return props
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    """An event's normalised headline values, as its node stores them: a page asking for no more than these is
+    answered from the node's properties, without reading and parsing its stored JSON (graph.search.find_events);
+    `of` computes the same values from the event itself, so an answer never depends on which was read."""
+
+    organization: str
+    event_type: str  # lower case
+    service: str  # normalise_service
+    success: bool | None  # the fields' search keys (app.model.fields.search_key); None when the event has none
+    mfa: bool | None
+    client_ip: str | None  # lower case
+
+    @classmethod
+    def of(cls, raw: dict) -> "EventSummary":
+        return cls(str(raw.get("organization", "")), str(raw.get("event_type", "")).lower(),
+                   normalise_service(str(raw.get("service", ""))), search_key(raw, _SUCCESS), search_key(raw, _MFA),
+                   search_key(raw, _CLIENT_IP))
+
+
+_SUCCESS, _MFA, _CLIENT_IP = lookup("success"), lookup("mfa"), lookup("client_ip")
 
 
 def pair_key(conn: Connection) -> str:

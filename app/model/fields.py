@@ -199,6 +199,27 @@ def get_path(obj: Any, path: str) -> list[Any]:
     return out
 
 
+def search_key(raw: dict, field: Field) -> Any:
+    """The search key `scan` stores for a single-valued field of an event (the first of its values that coerces),
+    or None: what a reader of the node's property sees, computed from the event itself."""
+    if not field.aliases and "." not in field.path:  # a top-level field (most asked for): one value, or a list
+        value = raw.get(field.path)
+        if not isinstance(value, (list, dict)):
+            try:
+                return field.coerce(value)
+            except ValueError:
+                return None
+    for path in field.paths:
+        for value in get_path(raw, path):
+            try:
+                key = field.coerce(value)
+            except ValueError:
+                continue
+            if key is not None:
+                return key
+    return None
+
+
 # The fields stored as Event properties here (identity and time are stored by the event model itself), and every
 # exact path (canonical or alias) any of them reads.
 _INDEXED: tuple[Field, ...] = tuple(
