@@ -3,7 +3,8 @@
 Strawberry parses and validates inside the async `execute`, on the event loop: a 40 MB comment-only query or an
 expensive document then stalls every request, health checks included. This extension does both in a worker thread
 and hands strawberry the results (it skips its own parse when a document is set, and its own validation when
-errors — even none — are recorded), adding the request-bound cost rule (`app.gql.cost`).
+errors — even none — are recorded), adding the introspection bound (`app.gql.limits`) and the request-bound cost
+rule (`app.gql.cost`).
 
 A client sends the same few documents again and again: a parsed document is kept by its text, and a document
 that validated cleanly by its text and the integer variables (the only request values a rule reads: `first: $n`
@@ -22,6 +23,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from app.gql.cost import cost_rule
+from app.gql.limits import IntrospectionLimit
 
 MAX_QUERY_CHARS = 100_000  # a query document (variables are bounded by the body size)
 MAX_TOKENS = 5000
@@ -81,7 +83,8 @@ class OffLoopValidation(SchemaExtension):
             if key is not None and _VALID.get(key) is ctx.graphql_document:
                 ctx.pre_execution_errors = []
             else:
-                rules: tuple[Any, ...] = (*ctx.validation_rules, cost_rule(_variables(ctx.variables)))
+                rules: tuple[Any, ...] = (*ctx.validation_rules, IntrospectionLimit,
+                                          cost_rule(_variables(ctx.variables)))
                 ctx.pre_execution_errors = await run_in_threadpool(validate_document, ctx.schema._schema,
                                                                    ctx.graphql_document, rules)
                 if key is not None and not ctx.pre_execution_errors:

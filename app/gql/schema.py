@@ -8,7 +8,7 @@ from typing import Annotated, Any, AsyncGenerator, Optional
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter
+from strawberry.extensions import MaskErrors
 from strawberry.scalars import JSON
 from strawberry.utils.logging import StrawberryLogger
 from strawberry.types import Info
@@ -17,7 +17,6 @@ from app.model.entities import normalise_ip
 from app.model.fields import UnknownField, lookup
 from app.gql.context import Context, Forbidden
 from app.gql.entity_types import Admin, Application, Entity, Group, IPAddress, System, User, wrap
-from app.gql.limits import IntrospectionLimit
 from app.gql.executor import FastExecutor
 from app.gql.prefetch import prefetch
 from app.gql.report_types import ConsoleQuery
@@ -39,7 +38,6 @@ from graph.search import (count_events, distinct_values, event_histogram,
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
-MAX_TOKENS = 5000
 MAX_INGEST = 10_000
 
 
@@ -344,9 +342,9 @@ schema = _Schema(
     types=[User, Admin, Group, System, Application],
     execution_context_class=FastExecutor,
     extensions=[
-        lambda: AddValidationRules([IntrospectionLimit]),
-        OffLoopValidation,  # depth, aliases and cost (app.gql.cost) in one linear pass, parsed off the loop
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        # parsing (token bound), validation, introspection nesting, depth, aliases and cost (app.gql.cost), off the
+        # event loop; one extension, not one per rule: strawberry enters every extension's hooks for every request
+        OffLoopValidation,
         lambda: MaskErrors(should_mask_error=lambda e: not _visible(e),
                            error_message=INTERNAL_MESSAGE),
     ],
