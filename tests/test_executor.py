@@ -138,13 +138,18 @@ def test_the_projector_answers_as_graphql_core(key: str, monkeypatch: pytest.Mon
     import app.gql.executor as executor
 
     projected: list[Any] = []
-    real = executor._project
+    real = executor._generate
 
-    def spy(steps: Any, source: Any) -> Any:
-        out = real(steps, source)
-        projected.append(source)
-        return out
-    monkeypatch.setattr(executor, "_project", spy)
+    def spy(steps: Any) -> Any:
+        projector = real(steps)
+
+        def recording(source: Any) -> Any:
+            out = projector(source)
+            projected.append(source)
+            return out
+        return recording
+    monkeypatch.setattr(executor, "_generate", spy)
+    monkeypatch.setattr(executor, "_GENERATED", type(executor._GENERATED)())  # generated afresh, through the spy
     ours = run(FastExecutor, QUERY_BASIC, {"key": key})
     assert ours == run(StrawberryGraphQLCoreExecutionContext, QUERY_BASIC, {"key": key})
     if key == "ok":

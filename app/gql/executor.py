@@ -22,11 +22,11 @@ below an object is located and propagated with `handle_field_error`, as `execute
 
 from __future__ import annotations
 
-from functools import partial
+from collections import OrderedDict
 from typing import Any, Callable, NamedTuple
 
-from graphql import (GraphQLField, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, is_leaf_type,
-                     is_object_type)
+from graphql import (GraphQLBoolean, GraphQLField, GraphQLID, GraphQLList, GraphQLNonNull, GraphQLObjectType,
+                     GraphQLOutputType, GraphQLString, is_leaf_type, is_object_type)
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -96,39 +96,67 @@ Projector = Callable[[Any], dict[str, Any]]
 _Step = tuple[str, str, int, Any, bool, bool]  # response name, attribute, kind, coerce or projector, non-nulls
 
 
-def _project(steps: tuple[_Step, ...], source: Any) -> dict[str, Any]:
-    """`source`'s answer for a compiled selection (see `FastExecutor._projector`); _Slow for anything unusual."""
-    out: dict[str, Any] = {}
-    try:
-        for name, attr, kind, of, non_null, items_non_null in steps:
-            value = getattr(source, attr, _MISSING)
-            if value is None:
-                if non_null:
-                    raise _Slow
-                out[name] = None
-                continue
-            if value is _MISSING:
-                raise _Slow
-            if kind == LEAF:
-                value = of(value)
-                if value is None or value is Undefined:
-                    raise _Slow
-            elif kind == OBJECT:
-                value = of(value)
-            else:
-                if not isinstance(value, (list, tuple)):
-                    raise _Slow
-                # a None item where items are non-null: _leaf's check, or `of` finding no attribute on it
-                if kind == LEAF_LIST:
-                    value = [None if v is None and not items_non_null else _leaf(of, v) for v in value]
-                else:
-                    value = [None if v is None and not items_non_null else of(v) for v in value]
-            out[name] = value
-    except _Slow:
-        raise
-    except Exception:  # a coerce error, a non-object where one belongs: graphql-core reports it, located
-        raise _Slow from None
-    return out
+def _exact(coerce: Any) -> str | None:
+    """The Python type a leaf's coercion returns unchanged (String and ID: str, Boolean: bool), for an inline check
+    instead of the call; None for every other scalar."""
+    if coerce == GraphQLString.coerce_output_value or coerce == GraphQLID.coerce_output_value:
+        return "str"
+    return "bool" if coerce == GraphQLBoolean.coerce_output_value else None
+
+
+def _source(steps: tuple[_Step, ...]) -> str:
+    """The text of a projector for `steps`: each field read and checked in turn, building the answer dict."""
+    lines = ["def project(source):", "    out = {}", "    try:"]
+    for i, (name, attr, kind, _, non_null, items_non_null) in enumerate(steps):
+        lines += [f"        v = getattr(source, {attr!r}, _MISSING)",
+                  "        if v is None:",
+                  "            raise _Slow" if non_null else f"            out[{name!r}] = None",
+                  "        elif v is _MISSING:",
+                  "            raise _Slow",
+                  "        else:"]
+        if kind == LEAF:
+            exact = _exact(steps[i][3])
+            pad = "            " if exact is None else "                "
+            if exact is not None:
+                lines.append(f"            if type(v) is not {exact}:")
+            lines += [f"{pad}v = of{i}(v)", f"{pad}if v is None or v is Undefined:", f"{pad}    raise _Slow"]
+        elif kind == OBJECT:
+            lines.append(f"            v = of{i}(v)")
+        else:
+            item = f"_leaf(of{i}, x)" if kind == LEAF_LIST else f"of{i}(x)"
+            # a None item where items are non-null: _leaf's check, or the item projector finding no attribute
+            lines += ["            if not isinstance(v, (list, tuple)):",
+                      "                raise _Slow",
+                      f"            v = [{item} for x in v]" if items_non_null else
+                      f"            v = [None if x is None else {item} for x in v]"]
+        lines.append(f"            out[{name!r}] = v")
+    lines += ["    except _Slow:", "        raise",
+              "    except Exception:  # a coerce error, a non-object where one belongs: graphql-core reports it",
+              "        raise _Slow from None",
+              "    return out"]
+    return "\n".join(lines)
+
+
+_GENERATED: OrderedDict[tuple[_Step, ...], Projector] = OrderedDict()
+GENERATED_ENTRIES = 2048  # distinct selections kept (least recently used out): a client sends the same few
+
+
+def _generate(steps: tuple[_Step, ...]) -> Projector:
+    """The projector of a compiled selection: generated Python (as dataclasses and attrs generate `__init__`), one
+    straight-line function per selection, so a field costs a read and a check, not a loop step and a dispatch.
+    Kept across requests by its steps — which hold nested selections' projectors, themselves kept, so the same
+    selection gives the same key — and generated again only for a selection not seen lately."""
+    projector = _GENERATED.get(steps)
+    if projector is not None:
+        _GENERATED.move_to_end(steps)
+        return projector
+    namespace: dict[str, Any] = {"_MISSING": _MISSING, "_Slow": _Slow, "Undefined": Undefined, "_leaf": _leaf}
+    namespace.update((f"of{i}", step[3]) for i, step in enumerate(steps))
+    exec(compile(_source(steps), "<projector>", "exec"), namespace)  # noqa: S102 - names are GraphQL names
+    projector = _GENERATED[steps] = namespace["project"]
+    if len(_GENERATED) > GENERATED_ENTRIES:
+        _GENERATED.popitem(last=False)
+    return projector
 
 
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -165,7 +193,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 if of is None:
                     return None
             steps.append((response_name, plan.attr, plan.kind, of, plan.non_null, plan.items_non_null))
-        return partial(_project, tuple(steps))
+        return _generate(tuple(steps))
 
     def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
                        grouped_field_set: Any, position_context: Any) -> Any:
