@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import strawberry
 from strawberry.scalars import JSON
@@ -331,7 +331,6 @@ def _plan(src: type) -> tuple[type, tuple[tuple[str, str, int], ...], bool]:
 
 _ANY, _TIME, _ID = 0, 1, 2
 _datetime = functools.lru_cache(maxsize=4096)(ms_to_dt)  # a wide answer repeats the same few grant events' times
-_PLANS: dict[type, tuple[type, tuple[tuple[str, str, int], ...], bool]] = {}
 _SCALARS = (str, int, float, bool, type(None))
 _PLAIN = frozenset(_SCALARS)  # exact types taken as they are (a str is its own strawberry.ID)
 
@@ -343,7 +342,7 @@ def convert(value: Any, name: str = "") -> Any:
 
 
 def _convert(value: Any, kind: int) -> Any:
-    """`convert` with the field's kind decided once per field, and each dataclass's plan once per type."""
+    """`convert` with the field's kind decided once per field, and each dataclass's converter made once per type."""
     if isinstance(value, _SCALARS):
         if kind == _TIME and isinstance(value, int) and not isinstance(value, bool):
             return _datetime(value)
@@ -352,22 +351,37 @@ def _convert(value: Any, kind: int) -> Any:
         return value
     if isinstance(value, (tuple, list)):
         return [_convert(v, kind) for v in value]
-    plan = _PLANS.get(type(value))
-    if plan is None:
+    converter = _CONVERTERS.get(type(value))
+    if converter is None:
         if not (dataclasses.is_dataclass(value) and not isinstance(value, type)):
             return value
-        plan = _PLANS[type(value)] = _plan(type(value))
-    cls, steps, direct = plan
-    if not direct:
-        return cls(**{key: _convert(getattr(value, src), k) for src, key, k in steps})
-    # A plain dataclass: filling __dict__ skips its generated __init__ (a 181-resource access builds ~50,000), and
-    # the common values (text, numbers, null: most of the ~20,000 a wide answer holds) are taken here, not by a call.
-    out = object.__new__(cls)
-    fields = out.__dict__
-    for src, key, k in steps:
-        v = getattr(value, src)
-        if v is None or (k == _ANY and type(v) in _PLAIN) or (k == _ID and type(v) is str):
-            fields[key] = v
+        converter = _CONVERTERS[type(value)] = _converter(type(value))
+    return converter(value)
+
+
+def _converter(src: type) -> Callable[[Any], Any]:
+    """The converter of one result dataclass, generated (as dataclasses generate `__init__`): each field read by
+    name and taken as it is when it is a common value (text, number, null: most of the ~20,000 a wide answer
+    holds), else converted. A plain GraphQL dataclass whose every field is set here is filled through `__dict__`,
+    skipping its generated `__init__` (a 181-resource access builds ~50,000 objects)."""
+    cls, steps, direct = _plan(src)
+    lines = ["def convert(value):"]
+    if direct:
+        lines += ["    out = _new(cls)", "    fields = out.__dict__"]
+    else:
+        lines += ["    fields = {}"]
+    for src_name, key, kind in steps:
+        lines.append(f"    v = value.{src_name}")
+        if kind == _ANY:
+            lines.append("    fields[%r] = v if v is None or type(v) in _PLAIN else _convert(v, %d)" % (key, kind))
+        elif kind == _ID:
+            lines.append("    fields[%r] = v if v is None or type(v) is str else _convert(v, %d)" % (key, kind))
         else:
-            fields[key] = _convert(v, k)
-    return out
+            lines.append("    fields[%r] = None if v is None else _convert(v, %d)" % (key, kind))
+    lines.append("    return out" if direct else "    return cls(**fields)")
+    namespace: dict[str, Any] = {"_new": object.__new__, "cls": cls, "_PLAIN": _PLAIN, "_convert": _convert}
+    exec(compile("\n".join(lines), f"<convert {src.__name__}>", "exec"), namespace)  # noqa: S102 - field names
+    return namespace["convert"]
+
+
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {}
