@@ -155,16 +155,26 @@ def paths_from(found: dict[str, Any]) -> dict[Ref, list[AccessPath]]:
 
 
 def paths_of(rows: list[dict[str, Any]], events: dict[str, EventRef]) -> dict[Ref, list[AccessPath]]:
-    """Rows of (subject, hops) and the stored events among their granting/revoking ones -> the subject's paths."""
+    """Rows of (subject, hops) and the stored events among their granting/revoking ones -> the subject's paths.
+    The same few nodes (the user, their groups) recur in most hops: each node's Ref is made once."""
     out: dict[Ref, list[AccessPath]] = defaultdict(list)
+    refs: dict[tuple[Any, ...], Ref] = {}
+
+    def ref(m: dict[str, Any]) -> Ref:
+        key = (m["label"], m["id"], m.get("kind"), m.get("type"), m.get("name"))
+        found = refs.get(key)
+        if found is None:
+            found = refs[key] = must_ref(m)
+        return found
+
     for row in rows:
         hops = tuple(
-            Hop(must_ref(h["src"]), must_ref(h["dst"]), h["rel"], h["since"], h["until"], h["granted"], h["revoked"],
+            Hop(ref(h["src"]), ref(h["dst"]), h["rel"], h["since"], h["until"], h["granted"], h["revoked"],
                 events.get(h["granted"]), events.get(h["revoked"]) if h["revoked"] else None)
             for h in row["hops"]
         )
         since, until = span((h.since, h.until) for h in hops)
-        out[must_ref(row["subject"])].append(AccessPath(hops, path_kind([h["rel"] for h in row["hops"]]), since, until))
+        out[ref(row["subject"])].append(AccessPath(hops, path_kind([h["rel"] for h in row["hops"]]), since, until))
     for paths in out.values():
         paths.sort(key=lambda p: (len(p.hops), p.since, [(h.source.id, h.target.id, h.since) for h in p.hops]))
     return out
