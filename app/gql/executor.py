@@ -92,8 +92,10 @@ def _leaf(coerce: Any, value: Any) -> Any:
     return out
 
 
-Projector = Callable[[Any], dict[str, Any]]
-_Step = tuple[str, str, int, Any, bool, bool]  # response name, attribute, kind, coerce or projector, non-nulls
+Projector = Callable[[Any, dict], dict[str, Any]]  # (source, this request's memo) -> its answer
+# response name, attribute, kind, coerce or projector, non-nulls, and whether the object is shared (`_memo`)
+_Step = tuple[str, str, int, Any, bool, bool, bool]
+SHARED = "shared_in_answers"  # a class attribute: its objects recur within one answer (app.gql.result_types)
 
 
 def _exact(coerce: Any) -> str | None:
@@ -106,8 +108,8 @@ def _exact(coerce: Any) -> str | None:
 
 def _source(steps: tuple[_Step, ...]) -> str:
     """The text of a projector for `steps`: each field read and checked in turn, building the answer dict."""
-    lines = ["def project(source):", "    out = {}", "    try:"]
-    for i, (name, attr, kind, _, non_null, items_non_null) in enumerate(steps):
+    lines = ["def project(source, memo):", "    out = {}", "    try:"]
+    for i, (name, attr, kind, _, non_null, items_non_null, shared) in enumerate(steps):
         lines += [f"        v = getattr(source, {attr!r}, _MISSING)",
                   "        if v is None:",
                   "            raise _Slow" if non_null else f"            out[{name!r}] = None",
@@ -120,10 +122,19 @@ def _source(steps: tuple[_Step, ...]) -> str:
             if exact is not None:
                 lines.append(f"            if type(v) is not {exact}:")
             lines += [f"{pad}v = of{i}(v)", f"{pad}if v is None or v is Undefined:", f"{pad}    raise _Slow"]
-        elif kind == OBJECT:
-            lines.append(f"            v = of{i}(v)")
+        elif kind == OBJECT and not shared:
+            lines.append(f"            v = of{i}(v, memo)")
+        elif kind == OBJECT:  # an object of a type whose objects recur in an answer: projected once (`_memo`)
+            lines += [f"            key = (K{i}, id(v))",
+                      "            hit = memo.get(key)",
+                      "            if hit is not None and hit[0] is v:",
+                      "                v = hit[1]",
+                      "            else:",
+                      f"                w = of{i}(v, memo)",
+                      "                memo[key] = (v, w)",
+                      "                v = w"]
         else:
-            item = f"_leaf(of{i}, x)" if kind == LEAF_LIST else f"of{i}(x)"
+            item = f"_leaf(of{i}, x)" if kind == LEAF_LIST else f"of{i}(x, memo)"
             # a None item where items are non-null: _leaf's check, or the item projector finding no attribute
             lines += ["            if not isinstance(v, (list, tuple)):",
                       "                raise _Slow",
@@ -152,6 +163,7 @@ def _generate(steps: tuple[_Step, ...]) -> Projector:
         return projector
     namespace: dict[str, Any] = {"_MISSING": _MISSING, "_Slow": _Slow, "Undefined": Undefined, "_leaf": _leaf}
     namespace.update((f"of{i}", step[3]) for i, step in enumerate(steps))
+    namespace.update((f"K{i}", id(step[3])) for i, step in enumerate(steps))
     exec(compile(_source(steps), "<projector>", "exec"), namespace)  # noqa: S102 - names are GraphQL names
     projector = _GENERATED[steps] = namespace["project"]
     if len(_GENERATED) > GENERATED_ENTRIES:
@@ -161,6 +173,15 @@ def _generate(steps: tuple[_Step, ...]) -> Projector:
 
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor with a short path for basic fields (see the module docstring)."""
+
+    @property
+    def _memo(self) -> dict[tuple[int, int], tuple[Any, Any]]:
+        """This request's projected objects, by (projector, id of the source): a converted answer shares its
+        repeated objects (`result_types.convert`), so a wide access projects each hop's user, group and granting
+        event once. An entry holds its source, so that id cannot be reused by another object meanwhile. Only an
+        object field of a type marked SHARED is looked up: elsewhere (a page's events, an answer's hops) objects
+        do not recur and the lookup would only cost."""
+        return self.__dict__.setdefault("_shared_memo", {})
 
     def _hooked(self) -> bool:
         """A schema extension's `resolve` hook is installed: it must see every field, so no short path."""
@@ -192,7 +213,9 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 of = None if defers else self._projector(plan.of, grouped)
                 if of is None:
                     return None
-            steps.append((response_name, plan.attr, plan.kind, of, plan.non_null, plan.items_non_null))
+            shared = plan.kind == OBJECT and getattr(getattr((plan.of.extensions or {}).get(_BACKREF), "origin", None),
+                                                     SHARED, False)
+            steps.append((response_name, plan.attr, plan.kind, of, plan.non_null, plan.items_non_null, shared))
         return _generate(tuple(steps))
 
     def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
@@ -202,7 +225,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         projector = self._projector(parent_type, grouped_field_set)
         if projector is not None:
             try:
-                return projector(source_value)
+                return projector(source_value, self._memo)
             except _Slow:
                 pass  # field by field below, which reports what the projector would not take
         results: dict[str, Any] = {}
@@ -234,7 +257,8 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 items = list(items)
                 if not (items_non_null and any(item is None for item in items)):  # else graphql-core reports it
                     try:
-                        return [None if item is None else projector(item) for item in items]
+                        memo = self._memo
+                        return [None if item is None else projector(item, memo) for item in items]
                     except _Slow:
                         pass  # item by item, as graphql-core does
         return super().complete_iterable_value(item_type, field_details_list, info, path, items, position_context)

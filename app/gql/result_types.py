@@ -16,6 +16,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from app.gql.executor import SHARED
 from app.model import results as t
 from app.model.entities import ENTITY_LABELS
 from app.gql.context import Context
@@ -304,6 +305,10 @@ TYPES: dict[type, Any] = {
 }
 
 
+for _cls in TYPES.values():  # `convert` shares a repeated object's GraphQL object: projected once per answer too
+    setattr(_cls, SHARED, True)
+
+
 def account_status(span: Any) -> AccountStatus:
     """An app.model.identity.StatusSpan (its unbounded start is null here)."""
     since = None if span.since <= LO else ms_to_dt(span.since)
@@ -336,13 +341,16 @@ _PLAIN = frozenset(_SCALARS)  # exact types taken as they are (a str is its own 
 
 
 def convert(value: Any, name: str = "") -> Any:
-    """A traversal result (dataclasses, tuples, epoch ms) as the GraphQL objects above."""
+    """A traversal result (dataclasses, tuples, epoch ms) as the GraphQL objects above. A dataclass that occurs
+    more than once in it (a wide access names the same user, groups and granting events in hundreds of hops) is
+    converted once and its GraphQL object shared: they are read-only, and the answer is the same."""
     kind = _TIME if name in TIME_FIELDS else _ID if name == "id" or name.endswith("_event") else _ANY
-    return _convert(value, kind)
+    return _convert(value, kind, {})
 
 
-def _convert(value: Any, kind: int) -> Any:
-    """`convert` with the field's kind decided once per field, and each dataclass's converter made once per type."""
+def _convert(value: Any, kind: int, memo: dict[int, Any]) -> Any:
+    """`convert` with the field's kind decided once per field, each dataclass's converter made once per type, and
+    `memo` the GraphQL objects made so far, by the id of their (alive, unchanged meanwhile) result dataclass."""
     if isinstance(value, _SCALARS):
         if kind == _TIME and isinstance(value, int) and not isinstance(value, bool):
             return _datetime(value)
@@ -350,13 +358,17 @@ def _convert(value: Any, kind: int) -> Any:
             return value if value is None else strawberry.ID(str(value))
         return value
     if isinstance(value, (tuple, list)):
-        return [_convert(v, kind) for v in value]
+        return [_convert(v, kind, memo) for v in value]
+    out = memo.get(id(value))
+    if out is not None:
+        return out
     converter = _CONVERTERS.get(type(value))
     if converter is None:
         if not (dataclasses.is_dataclass(value) and not isinstance(value, type)):
             return value
         converter = _CONVERTERS[type(value)] = _converter(type(value))
-    return converter(value)
+    out = memo[id(value)] = converter(value, memo)
+    return out
 
 
 def _converter(src: type) -> Callable[[Any], Any]:
@@ -365,19 +377,18 @@ def _converter(src: type) -> Callable[[Any], Any]:
     holds), else converted. A plain GraphQL dataclass whose every field is set here is filled through `__dict__`,
     skipping its generated `__init__` (a 181-resource access builds ~50,000 objects)."""
     cls, steps, direct = _plan(src)
-    lines = ["def convert(value):"]
+    lines = ["def convert(value, memo):"]
     if direct:
         lines += ["    out = _new(cls)", "    fields = out.__dict__"]
     else:
         lines += ["    fields = {}"]
     for src_name, key, kind in steps:
         lines.append(f"    v = value.{src_name}")
-        if kind == _ANY:
-            lines.append("    fields[%r] = v if v is None or type(v) in _PLAIN else _convert(v, %d)" % (key, kind))
-        elif kind == _ID:
-            lines.append("    fields[%r] = v if v is None or type(v) is str else _convert(v, %d)" % (key, kind))
+        taken = {_ANY: "v is None or type(v) in _PLAIN", _ID: "v is None or type(v) is str"}.get(kind)
+        if taken is None:  # a time: null, or converted
+            lines.append(f"    fields[{key!r}] = None if v is None else _convert(v, {kind}, memo)")
         else:
-            lines.append("    fields[%r] = None if v is None else _convert(v, %d)" % (key, kind))
+            lines.append(f"    fields[{key!r}] = v if {taken} else _convert(v, {kind}, memo)")
     lines.append("    return out" if direct else "    return cls(**fields)")
     namespace: dict[str, Any] = {"_new": object.__new__, "cls": cls, "_PLAIN": _PLAIN, "_convert": _convert}
     exec(compile("\n".join(lines), f"<convert {src.__name__}>", "exec"), namespace)  # noqa: S102 - field names
