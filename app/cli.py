@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -278,6 +279,10 @@ def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool, al
             attach(app, settings)
         except ConfigError as exc:
             raise click.UsageError(str(exc)) from None
+    # What is loaded by now (modules, the GraphQL schema, the driver) lives as long as the process: out of the cyclic
+    # collector's sight, whose full passes otherwise walk it all again and again (a wide answer allocates ~50,000
+    # objects: a collection every few requests): the wide access's mean 29.6 -> 24.5 ms in-process (bench/README.md).
+    gc.freeze()
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
                 timeout_graceful_shutdown=shutdown_timeout, lifespan="on", server_header=False, **uvicorn_options())
 
