@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.model.events import EventSummary
+from app.model.events import EventHeadline
 from app.model.fields import Field, lookup
 from app.model.filters import Node
 from app.model.times import bucket_span
@@ -24,7 +24,7 @@ class StoredEvent:
     ts: int
     id: str
     raw: str | None  # the event as stored: its original JSON (plus enrichment), never reshaped; None when only
-    summary: EventSummary | None = None  # the summary was read (`find_events(..., summary=True)`)
+    headline: EventHeadline | None = None  # the headline was read (`find_events(..., headline=True)`)
 
     @property
     def cursor(self) -> tuple[int, str]:
@@ -46,9 +46,9 @@ def _where(organization: str, where: Node) -> tuple[str, dict[str, Any]]:
     return cond, params
 
 
-# The node properties an EventSummary is read from (field registry names: graph.fields' search keys).
-_SUMMARY = ("e.organization, e.event_type, e.service, e.`{success}`, e.`{mfa}`, e.`{client_ip}`"
-            .format(success=lookup("success").prop, mfa=lookup("mfa").prop, client_ip=lookup("client_ip").prop))
+# The node properties an EventHeadline is read from (the field registry's search keys).
+_HEADLINE = ("e.organization, e.event_type, e.service, e.`{success}`, e.`{mfa}`, e.`{client_ip}`"
+             .format(success=lookup("success").prop, mfa=lookup("mfa").prop, client_ip=lookup("client_ip").prop))
 
 
 def _page_query(cond: str, descending: bool, after: bool, skip: bool, columns: str = "e.raw") -> str:
@@ -68,17 +68,17 @@ def _page_query(cond: str, descending: bool, after: bool, skip: bool, columns: s
 
 
 def find_events(db: Database, organization: str, where: Node, *, limit: int, descending: bool = False,
-                after: tuple[int, str] | None = None, skip: int = 0, summary: bool = False) -> list[StoredEvent]:
+                after: tuple[int, str] | None = None, skip: int = 0, headline: bool = False) -> list[StoredEvent]:
     """One page of events in (ts, id) order, strictly after the cursor `after` (in the page's direction); with
-    `summary`, each event's EventSummary instead of its stored JSON."""
+    `headline`, each event's EventHeadline instead of its stored JSON."""
     cond, params = _where(organization, where)
     params.update(limit=limit, skip=skip)
     if after is not None:
         params.update(after_ts=after[0], after_id=after[1])
-    query = _page_query(cond, descending, after is not None, skip > 0, _SUMMARY if summary else "e.raw")
+    query = _page_query(cond, descending, after is not None, skip > 0, _HEADLINE if headline else "e.raw")
     page = db.read(query, **params)[0]["page"]
-    if summary:
-        return [StoredEvent(row[0], row[1], None, EventSummary(*row[2:])) for row in page]
+    if headline:
+        return [StoredEvent(row[0], row[1], None, EventHeadline(*row[2:])) for row in page]
     return [StoredEvent(ts, eid, raw) for ts, eid, raw in page]
 
 

@@ -294,7 +294,7 @@ def test_a_page_of_headline_fields_answers_as_one_that_reads_the_events_json(db,
     real = search.find_events
 
     def spy(*args, **kwargs):
-        reads.append(kwargs.get("summary"))
+        reads.append(kwargs.get("headline"))
         return real(*args, **kwargs)
 
     monkeypatch.setattr("app.gql.event_types.find_events", spy)

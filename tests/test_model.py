@@ -177,10 +177,10 @@ def test_rfc3339_in_fixed_offsets() -> None:
     assert rfc3339(0, parse_utc_offset("-0500")) == "1969-12-31T19:00:00.000-05:00"
 
 
-# --- an event's summary: what its node stores, computed from the event itself -----------------------------------
+# --- an event's headline: what its node stores, computed from the event itself ----------------------------------
 from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
 
-from app.model.events import EventSummary  # noqa: E402
+from app.model.events import EventHeadline  # noqa: E402
 from app.model.fields import FIELDS, scan, search_key  # noqa: E402
 
 _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False),
@@ -201,10 +201,10 @@ def test_search_key_is_what_scan_stores_for_every_single_valued_field(raw):
             assert search_key(raw, f) == stored.get(f.prop), f.path
 
 
-def test_an_events_summary_is_its_node_values():
+def test_an_events_headline_is_its_node_values():
     raw = {"id": "e1", "organization": "o", "event_type": "User_Login_Attempt", "service": " SSO ",
            "timestamp": "2026-01-01T00:00:00Z", "success": False, "client_ip": "2001:DB8::1"}
     props = parse_event(raw).properties()
-    assert EventSummary.of(raw) == EventSummary(props["organization"], props["event_type"], props["service"],
+    assert EventHeadline.of(raw) == EventHeadline(props["organization"], props["event_type"], props["service"],
                                                 props.get("f_success"), props.get("f_mfa"), props["f_client_ip"])
-    assert EventSummary.of(raw) == EventSummary("o", "user_login_attempt", "sso", False, None, "2001:db8::1")
+    assert EventHeadline.of(raw) == EventHeadline("o", "user_login_attempt", "sso", False, None, "2001:db8::1")

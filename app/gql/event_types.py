@@ -17,7 +17,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
-from app.model.events import Event as EventModel, EventSummary, parse_event
+from app.model.events import Event as EventModel, EventHeadline, parse_event
 from app.model.filters import Node, Or, all_of, match
 from app.gql.context import Context
 from app.gql.filter_input import EventFilter, FilterError, check_first, to_filter_tree
@@ -98,8 +98,8 @@ def actor_filter(label: str, node: EntityNode) -> Node:
     return Or(tuple(items))
 
 
-# The Event fields an EventSummary answers: a page asking its events for nothing else is read without their JSON.
-_SUMMARY_FIELDS = frozenset({"__typename", "id", "timestamp", "organization", "eventType", "service", "success",
+# The Event fields an EventHeadline answers: a page asking its events for nothing else is read without their JSON.
+_HEADLINE_FIELDS = frozenset({"__typename", "id", "timestamp", "organization", "eventType", "service", "success",
                              "mfa", "clientIp"})
 
 
@@ -111,13 +111,13 @@ def _fields(selections: list[Any]) -> Iterator[SelectedField]:
             yield from _fields(s.selections)
 
 
-def summary_suffices(info: Info[Context, None]) -> bool:
-    """Whether this connection field asks its events (`edges { node }`, `nodes`) only for summary fields."""
+def headline_suffices(info: Info[Context, None]) -> bool:
+    """Whether this connection field asks its events (`edges { node }`, `nodes`) only for headline fields."""
     for connection in info.selected_fields:
         for field in _fields(connection.selections):
             nodes = [f for f in _fields(field.selections) if f.name == "node"] if field.name == "edges" else \
                 [field] if field.name == "nodes" else []
-            if any(f.name not in _SUMMARY_FIELDS for node in nodes for f in _fields(node.selections)):
+            if any(f.name not in _HEADLINE_FIELDS for node in nodes for f in _fields(node.selections)):
                 return False
     return True
 
@@ -129,7 +129,7 @@ async def events_connection(info: Info[Context, None], base: Node, filter: Optio
     cursor = decode_cursor(after) if after else None
     ctx = info.context
     rows = await ctx.run(find_events, ctx.db, ctx.org, where, limit=first + 1, descending=order == Order.DESC,
-                         after=cursor, summary=summary_suffices(info))
+                         after=cursor, headline=headline_suffices(info))
     return EventConnection(_rows=rows[:first], _more=len(rows) > first, _where=where)
 
 
@@ -153,25 +153,25 @@ class Event:
 
     @classmethod
     def of(cls, stored: StoredEvent) -> "Event":
-        """A page's event: from its stored JSON, or from its node's summary when the page read only that
-        (`summary_suffices`); the fields both answer have the same values either way (`EventSummary.of`). Built
-        without the dataclass `__init__`; a summary's event has no `raw`, `geo`, `changes` (never selected then:
+        """A page's event: from its stored JSON, or from its node's headline when the page read only that
+        (`headline_suffices`); the fields both answer have the same values either way (`EventHeadline.of`). Built
+        without the dataclass `__init__`; a headline's event has no `raw`, `geo`, `changes` (never selected then:
         reading one is an error, not a silent null)."""
         event = object.__new__(cls)
         values = event.__dict__
         if stored.raw is None:
-            summary = stored.summary
-            assert summary is not None
+            headline = stored.headline
+            assert headline is not None
         else:
             raw = loads(stored.raw)
-            summary = EventSummary.of(raw)
+            headline = EventHeadline.of(raw)
             g = raw.get("geoip")
             values.update(_raw=raw, raw=raw, changes=raw.get("changes"), geo=Geo(
                 country_code=g.get("country_code") or g.get("country_code2"), region_name=g.get("region_name"),
                 timezone=g.get("timezone")) if isinstance(g, dict) else None)
-        values.update(id=stored.id, event_type=summary.event_type, service=summary.service,
-                      timestamp=ms_to_dt(stored.ts), organization=summary.organization, success=summary.success,
-                      mfa=summary.mfa, client_ip=summary.client_ip)
+        values.update(id=stored.id, event_type=headline.event_type, service=headline.service,
+                      timestamp=ms_to_dt(stored.ts), organization=headline.organization, success=headline.success,
+                      mfa=headline.mfa, client_ip=headline.client_ip)
         return event
 
     def _model(self) -> EventModel:

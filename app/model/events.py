@@ -152,7 +152,7 @@ class Event:
 
 
 @dataclass(frozen=True)
-class EventSummary:
+class EventHeadline:
     """An event's normalised headline values, as its node stores them: a page asking for no more than these is
     answered from the node's properties, without reading and parsing its stored JSON (graph.search.find_events);
     `of` computes the same values from the event itself, so an answer never depends on which was read."""
@@ -165,7 +165,7 @@ class EventSummary:
     client_ip: str | None  # lower case
 
     @classmethod
-    def of(cls, raw: dict) -> "EventSummary":
+    def of(cls, raw: dict) -> "EventHeadline":
         return cls(str(raw.get("organization", "")), str(raw.get("event_type", "")).lower(),
                    normalise_service(str(raw.get("service", ""))), search_key(raw, _SUCCESS), search_key(raw, _MFA),
                    search_key(raw, _CLIENT_IP))
