@@ -371,7 +371,7 @@ def _convert(value: Any, kind: int, memo: dict[int, Any]) -> Any:
     return out
 
 
-def _converter(src: type) -> Callable[[Any], Any]:
+def _converter(src: type) -> Callable[[Any, dict[int, Any]], Any]:
     """The converter of one result dataclass, generated (as dataclasses generate `__init__`): each field read by
     name and taken as it is when it is a common value (text, number, null: most of the ~20,000 a wide answer
     holds), else converted. A plain GraphQL dataclass whose every field is set here is filled through `__dict__`,
@@ -395,4 +395,4 @@ def _converter(src: type) -> Callable[[Any], Any]:
     return namespace["convert"]
 
 
-_CONVERTERS: dict[type, Callable[[Any], Any]] = {}
+_CONVERTERS: dict[type, Callable[[Any, dict[int, Any]], Any]] = {}
