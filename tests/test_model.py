@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import timedelta, timezone
 
 import pytest
+from hypothesis import given, settings as hsettings, strategies as st
 
 from app.model.audit import audit_kind, event_ref, parse_changes, status_change
 from app.model.entities import (BY_LABEL, DISPLAY_ORDER, ENTITY_LABELS, LOOKUP_KEYS, display_name, entity, label_for,
                                 normalise_ip, vendor_type)
 from app.model.errors import InputError
-from app.model.events import normalise_service, parse_event
+from app.model.events import EventHeadline, normalise_service, parse_event
+from app.model.fields import FIELDS, scan, search_key
 from app.model.intervals import (HI, account_ranges, burst_ranges, gaps, path_kind, revocation_reasons, span)
 from app.model.results import Association, Change, Ref, entity_ref, ref_sort_key, service_ref
 from app.model.times import MAX_BUCKETS, UNIT_MS, bucket_origin, bucket_span, offset_ms, parse_utc_offset, rfc3339
@@ -103,6 +105,10 @@ def test_changes_and_event_summaries_come_from_the_raw_event() -> None:
     ref = event_ref("e1", 5, "user_update", "directory", raw)
     assert (ref.success, ref.client_ip, ref.country, ref.initiator.type, ref.initiator.name) == \
         (True, "1.2.3.4", "DE", "admin", "x@y")
+    # an address is spelt as the Event node stores it (and an events page answers it), whatever the raw case
+    v6 = dict(raw, client_ip="2001:DB8::1")
+    assert event_ref("e1", 5, "user_update", "directory", v6).client_ip == "2001:db8::1" == \
+        EventHeadline.of(v6).client_ip
 
 
 # ---- entities ------------------------------------------------------------------------------------------------
@@ -178,10 +184,6 @@ def test_rfc3339_in_fixed_offsets() -> None:
 
 
 # --- an event's headline: what its node stores, computed from the event itself ----------------------------------
-from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
-
-from app.model.events import EventHeadline  # noqa: E402
-from app.model.fields import FIELDS, scan, search_key  # noqa: E402
 
 _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False),
                      st.text(max_size=8), st.sampled_from(["10.0.0.1", "2001:DB8::1", "TRUE", "no", "x" * 3000]))

@@ -22,6 +22,13 @@ def text_or_none(v: Any) -> str | None:
     return v if isinstance(v, str) and v else None
 
 
+def client_ip(raw: dict[str, Any]) -> str | None:
+    """The address an event came from as every answer gives it: lower case, as the `client_ip` filter matches it
+    and the Event node stores it (`raw.client_ip` keeps the original)."""
+    ip = text_or_none(raw.get("client_ip"))
+    return ip.lower() if ip else None
+
+
 def actor(obj: Any) -> Actor | None:
     if not isinstance(obj, dict):
         return None
@@ -107,7 +114,7 @@ def audit_entry(row: dict[str, Any], subject_id: str | None = None) -> AuditEntr
     success = raw.get("success")
     return AuditEntry(
         row["id"], row["ts"], row["event_type"], row["service"], audit_kind(row["event_type"], changes, association),
-        actor(raw.get("initiated_by")), entity_ref(target) if target else None, text_or_none(raw.get("client_ip")),
+        actor(raw.get("initiated_by")), entity_ref(target) if target else None, client_ip(raw),
         country(raw), success if isinstance(success, bool) else None, changes, association, counterpart,
     )
 
@@ -115,5 +122,5 @@ def audit_entry(row: dict[str, Any], subject_id: str | None = None) -> AuditEntr
 def event_ref(id: str, ts: int, event_type: str, service: str, raw: dict[str, Any]) -> EventRef:
     """The summary of a stored event that results carry (who, from where, whether it succeeded)."""
     success = raw.get("success")
-    return EventRef(id, ts, event_type, service, actor(raw.get("initiated_by")), text_or_none(raw.get("client_ip")),
-                    country(raw), success if isinstance(success, bool) else None)
+    return EventRef(id, ts, event_type, service, actor(raw.get("initiated_by")), client_ip(raw), country(raw),
+                    success if isinstance(success, bool) else None)
