@@ -61,6 +61,13 @@ def _validation_key(query: Any, variables: Any) -> Hashable | None:
     return query, ints
 
 
+def validated(query: Any, variables: Any) -> Any:
+    """The parsed document of a query that validated cleanly before with the same integer variables, else None."""
+    key = _validation_key(query, variables)
+    document = _PARSED.get(query) if key is not None else None
+    return document if document is not None and _VALID.get(key) is document else None
+
+
 class OffLoopValidation(SchemaExtension):
     async def on_parse(self) -> AsyncIterator[None]:  # type: ignore[override]
         ctx = self.execution_context

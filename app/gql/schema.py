@@ -335,6 +335,10 @@ class _Schema(strawberry.Schema):
                 StrawberryLogger.error(error, execution_context)
 
 
+# Errors the caller did not cause are masked: one configuration, for the schema's extension (made per request) and
+# for app.gql.fast_http, which applies the same rule.
+MASK_ERRORS = MaskErrors(should_mask_error=lambda e: not _visible(e), error_message=INTERNAL_MESSAGE)
+
 schema = _Schema(
     query=Query,
     mutation=Mutation,
@@ -345,7 +349,6 @@ schema = _Schema(
         # parsing (token bound), validation, introspection nesting, depth, aliases and cost (app.gql.cost), off the
         # event loop; one extension, not one per rule: strawberry enters every extension's hooks for every request
         OffLoopValidation,
-        lambda: MaskErrors(should_mask_error=lambda e: not _visible(e),
-                           error_message=INTERNAL_MESSAGE),
+        lambda: MaskErrors(should_mask_error=MASK_ERRORS.should_mask_error, error_message=MASK_ERRORS.error_message),
     ],
 )
