@@ -40,17 +40,23 @@ def _send(client: Any, key: str, body: Any) -> tuple[int, str, Any]:
     return r.status_code, kind, r.json() if kind.startswith("application/json") else r.text
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_a_repeated_request_answers_as_the_long_way(name: str, db, org, client, key, monkeypatch) -> None:
-    ingest(db, sample_events(org))
-    body, short = CASES[name]
-    taken: list[bool] = []
+@pytest.fixture
+def taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """One entry per request answered the short way."""
+    answered: list[bool] = []
     real = fast_http.answer
 
     async def spy(*args: Any) -> Any:
-        taken.append(True)
+        answered.append(True)
         return await real(*args)
     monkeypatch.setattr(fast_http, "answer", spy)
+    return answered
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_repeated_request_answers_as_the_long_way(name: str, db, org, client, key, monkeypatch, taken) -> None:
+    ingest(db, sample_events(org))
+    body, short = CASES[name]
     first = _send(client, key, body)  # the long way (unless an earlier test sent it): the document is now cached
     before = len(taken)
     again = _send(client, key, body)
@@ -61,18 +67,11 @@ def test_a_repeated_request_answers_as_the_long_way(name: str, db, org, client, 
     assert went_short == short, "a repeat of what the long way validated goes the short way, nothing else"
 
 
-def test_an_internal_error_is_masked_and_logged_as_the_long_way_does(db, org, client, key, monkeypatch,
-                                                                     caplog) -> None:
+def test_an_internal_error_is_masked_and_logged_as_the_long_way_does(db, org, client, key, monkeypatch, caplog,
+                                                                     taken) -> None:
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the secret detail")
     monkeypatch.setattr("app.gql.event_types.find_events", broken)
-    taken: list[bool] = []
-    real = fast_http.answer
-
-    async def spy(*args: Any) -> Any:
-        taken.append(True)
-        return await real(*args)
-    monkeypatch.setattr(fast_http, "answer", spy)
     body = {"query": "{ events(first: 1) { edges { cursor } } }"}
     answers, logged = [], []
     for enabled in (True, True, False):  # the long way, the short way, the long way
