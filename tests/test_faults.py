@@ -532,3 +532,18 @@ def test_keys_commands_and_a_revoked_key_is_refused(db: Database, org: str, clie
     assert again.exit_code == 1 and "no active key" in again.output
     bad = runner.invoke(main, ["keys", "create", "--org", " "])
     assert bad.exit_code == 2 and "at least one organization" in bad.output
+
+
+def test_neo4j_saying_its_database_is_unavailable_is_a_503_not_a_500():
+    """While Neo4j stops or starts it answers `Neo.TransientError.General.DatabaseUnavailable`; a request that meets
+    it past its retry budget must be told to come back (found by bench/load.py's outage phase as a REST 500)."""
+    import neo4j
+
+    from app.observability import is_unavailable
+
+    err = neo4j.exceptions.DatabaseUnavailable("The database is not currently available to serve your request")
+    assert is_unavailable(err) and not is_unavailable(RuntimeError("something else"))
+    try:
+        raise RuntimeError("during a page") from err
+    except RuntimeError as wrapped:
+        assert is_unavailable(wrapped)
