@@ -444,8 +444,7 @@ def start_floor(args: argparse.Namespace, procs: list[subprocess.Popen]) -> subp
            str(args.floor_port), "--log-level", "warning", "--no-access-log"]
     log(f"starting the HTTP floor (bench/http_floor.py) on :{args.floor_port}")
     proc = subprocess.Popen(cmd, env=dict(os.environ, HTTP_FLOOR_DIR=str(floor_dir(args))), stdout=open(logfile, "ab"),
-                            stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     procs.append(proc)
     wait_http(f"http://127.0.0.1:{args.floor_port}/", proc, "the HTTP floor", logfile)
     return proc

@@ -43,6 +43,7 @@ class _Plan(NamedTuple):
     of: Any  # a leaf's coerce function, or the object type
     non_null: bool  # the field (or the list itself)
     items_non_null: bool  # list items
+    shared: bool = False  # an object of a type marked SHARED: looked up in the request's memo (`_memo`)
 
 
 def _unwrap(t: GraphQLOutputType) -> tuple[Any, bool]:
@@ -64,7 +65,9 @@ def _plan(field_def: GraphQLField) -> _Plan | None:
         return _Plan(definition.python_name, LEAF_LIST if is_list else LEAF, t.coerce_output_value, non_null,
                      items_non_null)
     if is_object_type(t) and t.is_type_of is None:
-        return _Plan(definition.python_name, OBJECT_LIST if is_list else OBJECT, t, non_null, items_non_null)
+        origin = getattr((t.extensions or {}).get(_BACKREF), "origin", None)
+        return _Plan(definition.python_name, OBJECT_LIST if is_list else OBJECT, t, non_null, items_non_null,
+                     not is_list and getattr(origin, SHARED, False))
     return None
 
 
@@ -109,7 +112,7 @@ def _exact(coerce: Any) -> str | None:
 def _source(steps: tuple[_Step, ...]) -> str:
     """The text of a projector for `steps`: each field read and checked in turn, building the answer dict."""
     lines = ["def project(source, memo):", "    out = {}", "    try:"]
-    for i, (name, attr, kind, _, non_null, items_non_null, shared) in enumerate(steps):
+    for i, (name, attr, kind, of, non_null, items_non_null, shared) in enumerate(steps):
         lines += [f"        v = getattr(source, {attr!r}, _MISSING)",
                   "        if v is None:",
                   "            raise _Slow" if non_null else f"            out[{name!r}] = None",
@@ -117,7 +120,7 @@ def _source(steps: tuple[_Step, ...]) -> str:
                   "            raise _Slow",
                   "        else:"]
         if kind == LEAF:
-            exact = _exact(steps[i][3])
+            exact = _exact(of)
             pad = "            " if exact is None else "                "
             if exact is not None:
                 lines.append(f"            if type(v) is not {exact}:")
@@ -213,9 +216,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 of = None if defers else self._projector(plan.of, grouped)
                 if of is None:
                     return None
-            shared = plan.kind == OBJECT and getattr(getattr((plan.of.extensions or {}).get(_BACKREF), "origin", None),
-                                                     SHARED, False)
-            steps.append((response_name, plan.attr, plan.kind, of, plan.non_null, plan.items_non_null, shared))
+            steps.append((response_name, plan.attr, plan.kind, of, plan.non_null, plan.items_non_null, plan.shared))
         return _generate(tuple(steps))
 
     def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,

@@ -25,6 +25,7 @@ from strawberry.types import ExecutionResult
 from strawberry.utils.await_maybe import await_maybe
 
 from app.gql.offload import check_variables, validated
+from app.gql.schema import MASK_ERRORS, schema
 
 ENABLED = True  # tests switch it off to get the long way's answer for the same request
 
@@ -69,8 +70,6 @@ async def known(view: Any, request: Request) -> Known | None:
 
 async def answer(view: Any, request: Request, request_known: Known) -> Response:
     """What the view answers for this request, without its detours."""
-    from app.gql.schema import MASK_ERRORS, schema
-
     sub_response = await view.get_sub_response(request)
     context = await view.get_context(request, response=sub_response)
     root_value = await view.get_root_value(request)

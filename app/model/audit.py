@@ -23,8 +23,8 @@ def text_or_none(v: Any) -> str | None:
 
 
 def client_ip(raw: dict[str, Any]) -> str | None:
-    """The address an event came from as every answer gives it: lower case, as the `client_ip` filter matches it
-    and the Event node stores it (`raw.client_ip` keeps the original)."""
+    """The address an event came from, in lower case as the `client_ip` filter matches it and the Event node stores
+    it (`raw.client_ip` keeps the original); null when it is not a non-empty text."""
     ip = text_or_none(raw.get("client_ip"))
     return ip.lower() if ip else None
 
