@@ -116,10 +116,12 @@ def rest_client(base: str, secret: str, p: qb.Params, stop: threading.Event, rec
 
 def subscriber(ws_url: str, secret: str, stop: threading.Event, seen: set[str], rec: Recorder,
                ended: list[str]) -> None:
-    """eventAdded over graphql-transport-ws for the ingest's organization; reconnects when the stream ends."""
+    """eventAdded over graphql-transport-ws for the ingest's organization; reconnects when the stream ends, resuming
+    after the last event it received (`resumeAfter`), so an outage costs it no event."""
     from websockets.sync.client import connect
 
-    query = "subscription { eventAdded { id } }"
+    query = "subscription($after: ID) { eventAdded(resumeAfter: $after) { id } }"
+    last: str | None = None
     while not stop.is_set():
         t0 = time.monotonic()
         try:
@@ -129,7 +131,8 @@ def subscriber(ws_url: str, secret: str, stop: threading.Event, seen: set[str], 
                 ack = json.loads(ws.recv(timeout=10))
                 if ack.get("type") != "connection_ack":
                     raise RuntimeError(f"no ack: {ack}")
-                ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+                ws.send(json.dumps({"id": "1", "type": "subscribe",
+                                    "payload": {"query": query, "variables": {"after": last}}}))
                 rec.add("subscribe", t0, (time.monotonic() - t0) * 1000, 200)
                 while not stop.is_set():
                     try:
@@ -137,7 +140,8 @@ def subscriber(ws_url: str, secret: str, stop: threading.Event, seen: set[str], 
                     except TimeoutError:
                         continue
                     if msg.get("type") == "next" and msg["payload"].get("data"):
-                        seen.add(msg["payload"]["data"]["eventAdded"]["id"])
+                        last = msg["payload"]["data"]["eventAdded"]["id"]
+                        seen.add(last)
                     elif msg.get("type") in ("error", "complete") or msg.get("payload", {}).get("errors"):
                         ended.append(json.dumps(msg)[:300])  # said why (Neo4j away, fell behind, ...): reconnect
                         rec.add("subscription ended", time.monotonic(), 0, 503)

@@ -195,6 +195,14 @@ def events_since(db: Database, organization: str, where: Node, since: tuple[int,
     return [(int(r["ingested"]), StoredEvent(r["ts"], r["id"], r["raw"])) for r in rows]
 
 
+def ingested_at(db: Database, organization: str, event_id: str) -> int | None:
+    """When this organization's event was stored (the database clock, as `events_since` orders by), or None when
+    it holds no such event: where a resumed live subscription starts again."""
+    rows = db.read("MATCH (e:Event {organization: $org, id: $id}) RETURN e.ingested AS ingested",
+                   org=organization, id=event_id)
+    return int(rows[0]["ingested"]) if rows and rows[0]["ingested"] is not None else None
+
+
 def has_events(db: Database, organization: str) -> bool:
     return bool(db.read("MATCH (e:Event {organization: $org}) RETURN e.id LIMIT 1", org=organization))
 

@@ -151,6 +151,97 @@ def test_subscription_delivers_matching_events_from_any_ingest_path(db, org, cli
         assert time.monotonic() - started < 3  # within a second of being stored, plus the ingest itself
 
 
+def _event(org: str, eid: str, index: int = 5) -> dict[str, Any]:
+    """Sample event `index` (5: a user_login_attempt, 6: an sso_auth) under another id."""
+    ev = sample_events(org)[index]
+    ev["id"] = eid
+    return ev
+
+
+def _receive(ws, seconds: float = 10) -> dict[str, Any]:
+    """The next message; a TimeoutError (not a hung test) when none comes."""
+    import json
+
+    import anyio
+
+    async def receive() -> Any:
+        with anyio.fail_after(seconds):
+            return await ws._send_rx.receive()
+
+    return json.loads(ws.portal.call(receive)["text"])
+
+
+def _next_id(ws) -> str:
+    msg = _receive(ws)
+    assert msg["type"] == "next" and "errors" not in msg["payload"], msg
+    return msg["payload"]["data"]["eventAdded"]["id"]
+
+
+RESUMABLE = "subscription($f: EventFilter, $after: ID) { eventAdded(filter: $f, resumeAfter: $after) { id } }"
+
+
+def test_a_resumed_subscription_misses_nothing_stored_while_it_was_away(db, org, client, key, monkeypatch):
+    import time
+
+    from app.gql import poller
+
+    def connect():
+        return client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"], headers={"x-api-key": key})
+
+    with connect() as ws:
+        _subscribe(ws, RESUMABLE)
+        time.sleep(0.3)
+        ingest(db, [_event(org, f"seen-{i}") for i in range(3)])
+        seen = [_next_id(ws) for _ in range(3)]
+    assert sorted(seen) == ["seen-0", "seen-1", "seen-2"]
+    ingest(db, [_event(org, f"away-{i}") for i in range(5)])  # stored while nobody listened
+
+    real = poller.ingested_at
+
+    def a_write_lands_as_the_replay_starts(*args: Any) -> Any:
+        ingest(db, [_event(org, "racing")])  # after the subscription joined the live stream, before the replay reads
+        time.sleep(0.6)  # the live poll (every 0.25 s) has queued it by now; the replay will read it too
+        return real(*args)
+
+    monkeypatch.setattr(poller, "ingested_at", a_write_lands_as_the_replay_starts)
+    with connect() as ws:
+        _subscribe(ws, RESUMABLE, {"after": seen[-1]})
+        got: list[str] = []
+        wanted = {f"away-{i}" for i in range(5)} | {"racing"}
+        while not wanted <= set(got):
+            got.append(_next_id(ws))
+        ingest(db, [_event(org, "live")])
+        while "live" not in got:
+            got.append(_next_id(ws))
+    assert seen[-1] not in got  # the event named is the client's already
+    assert len(got) == len(set(got)), got  # replay and live stream overlap: still each event once
+    assert set(got) <= wanted | {"live", *seen}  # at most the few stored just before the one named, again
+
+
+def test_a_resumed_subscription_replays_only_what_its_filter_matches(db, org, client, key):
+    import time
+
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"], headers={"x-api-key": key}) as ws:
+        ingest(db, [_event(org, "mark")])
+        time.sleep(0.1)
+        ingest(db, [_event(org, "login-1"), _event(org, "sso-1", 6), _event(org, "login-2"), _event(org, "sso-2", 6)])
+        _subscribe(ws, RESUMABLE, {"f": {"eventTypes": ["sso_auth"]}, "after": "mark"})
+        assert sorted([_next_id(ws), _next_id(ws)]) == ["sso-1", "sso-2"]
+        ingest(db, [_event(org, "login-3"), _event(org, "sso-3", 6)])
+        assert _next_id(ws) == "sso-3"
+
+
+def test_resuming_after_an_event_the_organization_does_not_hold_is_an_error(db, org, client, key):
+    other = new_org()
+    ingest(db, [_event(other, "theirs")])
+    for after in ("never-stored", "theirs"):
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"],
+                                      headers={"x-api-key": key}) as ws:
+            _subscribe(ws, RESUMABLE, {"after": after})
+            msg = _receive(ws)
+            assert msg["payload"]["errors"][0]["message"] == f"resumeAfter: no event {after!r} in this organization"
+
+
 def test_subscription_key_in_connection_init_and_isolation(db, org, client, key):
     import time
 

@@ -8,6 +8,11 @@ with a filter gets those of a new batch that match it, found by one query per di
 are new events, so idle subscriptions cost nothing (one poller per subscription made 500 idle ones cost 2,000
 queries a second).
 
+A subscriber that reconnects names the last event it received (`resume_after`): the events stored since are
+replayed first, from that event's `ingested` less LOOKBACK_MS (an event stamped just before it may have committed
+after it), then the live ones follow, those the replay already gave skipped. So a reconnect loses nothing; an event
+stored up to LOOKBACK_MS before the named one may come a second time (deduplicate by id).
+
 The same task re-checks the keys of its subscribers every KEY_CHECK_SECONDS: a revoked key's subscriptions end
 with an error. A key may hold at most MAX_PER_KEY subscriptions; a subscriber that falls QUEUE events behind is
 ended rather than buffered without bound.
@@ -26,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from app.model.filters import MATCH_ALL, Node, all_of, match
 from graph.db import Database
 from graph.keys import live_keys
-from graph.search import StoredEvent, db_clock, events_since, find_events
+from graph.search import StoredEvent, db_clock, events_since, find_events, ingested_at
 
 POLL_SECONDS = 0.25
 LOOKBACK_MS = 5_000
@@ -63,6 +68,7 @@ class _OrgPoller:
         self.subscribers: set[_Subscriber] = set()
         self.task: asyncio.Task | None = None
         self.ready = asyncio.Event()  # set once the poller has its starting point: later events are delivered
+        self.low = 0  # every event it delivers from now on was stored at or after this (ingested ms)
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run())
@@ -72,12 +78,13 @@ class _OrgPoller:
         (a transaction commits a little after it stamps its events) and drops ids already delivered."""
         checker = asyncio.create_task(self._check_keys())
         try:
-            start = await run_in_threadpool(db_clock, self.db)
+            start = self.low = await run_in_threadpool(db_clock, self.db)
             self.ready.set()
             delivered: dict[str, int] = {}  # id -> ingested, for ids inside the lookback window
             newest = start
             while True:
                 cursor = (max(start, newest - LOOKBACK_MS), "")
+                self.low = cursor[0]
                 fresh: list[StoredEvent] = []
                 while True:
                     rows = await run_in_threadpool(events_since, self.db, self.org, MATCH_ALL, cursor, PAGE)
@@ -150,7 +157,8 @@ class Hub:
     def count(self, key_id: str) -> int:
         return sum(1 for p in self.pollers.values() for s in p.subscribers if s.key_id == key_id)
 
-    async def subscribe(self, db: Database, org: str, key_id: str, where: Node) -> AsyncIterator[StoredEvent]:
+    async def subscribe(self, db: Database, org: str, key_id: str, where: Node,
+                        resume_after: str | None = None) -> AsyncIterator[StoredEvent]:
         if self.count(key_id) >= self.max_per_key:
             raise SubscriptionEnded(f"this API key already holds {self.max_per_key} live subscriptions; end one "
                                     "first")
@@ -163,17 +171,42 @@ class Hub:
         poller.subscribers.add(sub)
         try:
             await poller.ready.wait()
+            replayed: set[str] = set()  # replayed events the live stream may deliver too
+            if resume_after is not None:
+                low = poller.low  # live events reach `sub` from here on: the replay's overlap starts here
+                async for ingested, ev in _replay(db, org, where, resume_after):
+                    if ingested >= low:
+                        replayed.add(ev.id)
+                    yield ev
             while True:
                 item = await sub.queue.get()
                 if item is _END:
                     raise SubscriptionEnded(sub.reason or "ended")
-                yield item
+                if item.id not in replayed:
+                    yield item
         finally:
             poller.subscribers.discard(sub)
             if not poller.subscribers and self.pollers.get(home) is poller:
                 del self.pollers[home]
                 if poller.task is not None:
                     poller.task.cancel()
+
+
+async def _replay(db: Database, org: str, where: Node, after_id: str) -> AsyncIterator[tuple[int, StoredEvent]]:
+    """(ingested, event) for the events matching `where` stored since the event `after_id`, from LOOKBACK_MS
+    before it, in the order they were stored; that event itself left out."""
+    since = await run_in_threadpool(ingested_at, db, org, after_id)
+    if since is None:
+        raise SubscriptionEnded(f"resumeAfter: no event {after_id!r} in this organization")
+    cursor = (since - LOOKBACK_MS, "")
+    while True:
+        rows = await run_in_threadpool(events_since, db, org, where, cursor, PAGE)
+        for ingested, ev in rows:
+            if ev.id != after_id:
+                yield ingested, ev
+        if len(rows) < PAGE:
+            return
+        cursor = (rows[-1][0], rows[-1][1].id)
 
 
 HUB = Hub()

@@ -287,12 +287,18 @@ def _ranges(indexes: list[int]) -> str:
 @strawberry.type
 class Subscription:
     @strawberry.subscription(description="Events as they are stored (by any ingest path), matching the filter.")
-    async def event_added(self, info: Info[Context, None],
-                          filter: Optional[EventFilter] = None) -> AsyncGenerator[Event, None]:
+    async def event_added(
+        self, info: Info[Context, None], filter: Optional[EventFilter] = None,
+        resume_after: Annotated[Optional[strawberry.ID], strawberry.argument(description=(
+            "the id of the last event this client received: the events stored since then come first, then the live "
+            "ones, so a reconnect misses none (one stored up to 5 s before it may come again: deduplicate by id)"))]
+        = None,
+    ) -> AsyncGenerator[Event, None]:
         ctx = info.context
         where = to_filter_tree(filter)
         try:
-            async for ev in HUB.subscribe(ctx.db, ctx.org, ctx.principal.key.id, where):  # type: ignore[union-attr]
+            async for ev in HUB.subscribe(ctx.db, ctx.org, ctx.principal.key.id, where,  # type: ignore[union-attr]
+                                          resume_after):
                 yield Event.of(ev)
         except SubscriptionEnded as exc:  # revoked key, too many subscriptions, fell behind: said to the client
             raise FilterError(str(exc)) from None
