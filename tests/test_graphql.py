@@ -218,6 +218,25 @@ def test_a_resumed_subscription_misses_nothing_stored_while_it_was_away(db, org,
     assert set(got) <= wanted | {"live", *seen}  # at most the few stored just before the one named, again
 
 
+def test_a_subscriber_that_falls_behind_is_ended_and_resumes_without_a_gap(db, org, client, key, monkeypatch):
+    import time
+
+    from app.gql import poller
+
+    monkeypatch.setattr(poller, "QUEUE", 1)  # one batch of three overflows it
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"], headers={"x-api-key": key}) as ws:
+        _subscribe(ws, RESUMABLE)
+        time.sleep(0.3)
+        ingest(db, [_event(org, "before-burst")])
+        assert _next_id(ws) == "before-burst"
+        ingest(db, [_event(org, f"burst-{i}") for i in range(3)])
+        msg = _receive(ws)  # was: one event, then nothing, then later events behind a silent gap
+        assert msg["payload"]["errors"][0]["message"] == "the subscriber fell more than 1 events behind", msg
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"], headers={"x-api-key": key}) as ws:
+        _subscribe(ws, RESUMABLE, {"after": "before-burst"})
+        assert {_next_id(ws) for _ in range(3)} == {f"burst-{i}" for i in range(3)}
+
+
 def test_a_resumed_subscription_replays_only_what_its_filter_matches(db, org, client, key):
     import time
 

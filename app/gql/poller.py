@@ -180,7 +180,7 @@ class Hub:
                     yield ev
             while True:
                 item = await sub.queue.get()
-                if item is _END:
+                if item is _END or sub.reason is not None:  # ended with its queue full: no _END fitted behind
                     raise SubscriptionEnded(sub.reason or "ended")
                 if item.id not in replayed:
                     yield item
