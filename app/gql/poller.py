@@ -78,23 +78,17 @@ class _OrgPoller:
         (a transaction commits a little after it stamps its events) and drops ids already delivered."""
         checker = asyncio.create_task(self._check_keys())
         try:
-            start = self.low = await run_in_threadpool(db_clock, self.db)
+            start = await run_in_threadpool(db_clock, self.db)
             self.ready.set()
             delivered: dict[str, int] = {}  # id -> ingested, for ids inside the lookback window
             newest = start
             while True:
-                cursor = (max(start, newest - LOOKBACK_MS), "")
-                self.low = cursor[0]
+                self.low = max(start, newest - LOOKBACK_MS)
                 fresh: list[StoredEvent] = []
-                while True:
-                    rows = await run_in_threadpool(events_since, self.db, self.org, MATCH_ALL, cursor, PAGE)
-                    for ingested, ev in rows:
-                        if ev.id not in delivered:
-                            delivered[ev.id] = ingested
-                            fresh.append(ev)
-                    if len(rows) < PAGE:
-                        break
-                    cursor = (rows[-1][0], rows[-1][1].id)
+                async for ingested, ev in _stored_since(self.db, self.org, MATCH_ALL, self.low):
+                    if ev.id not in delivered:
+                        delivered[ev.id] = ingested
+                        fresh.append(ev)
                 if fresh:
                     await self._deliver(fresh)
                 if delivered:
@@ -198,12 +192,19 @@ async def _replay(db: Database, org: str, where: Node, after_id: str) -> AsyncIt
     since = await run_in_threadpool(ingested_at, db, org, after_id)
     if since is None:
         raise SubscriptionEnded(f"resumeAfter: no event {after_id!r} in this organization")
-    cursor = (since - LOOKBACK_MS, "")
+    async for ingested, ev in _stored_since(db, org, where, since - LOOKBACK_MS):
+        if ev.id != after_id:
+            yield ingested, ev
+
+
+async def _stored_since(db: Database, org: str, where: Node, since: int) -> AsyncIterator[tuple[int, StoredEvent]]:
+    """(ingested, event) for the events matching `where` stored at or after `since`, in the order they were
+    stored, read PAGE at a time."""
+    cursor = (since, "")
     while True:
         rows = await run_in_threadpool(events_since, db, org, where, cursor, PAGE)
-        for ingested, ev in rows:
-            if ev.id != after_id:
-                yield ingested, ev
+        for row in rows:
+            yield row
         if len(rows) < PAGE:
             return
         cursor = (rows[-1][0], rows[-1][1].id)

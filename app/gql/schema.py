@@ -29,7 +29,7 @@ from app.model.times import (MAX_INTERVAL_VALUE, UNIT_MS, bucket_origin, ms_to_d
 import graph
 from app.gql.event_types import Event, EventConnection, Order, events_connection, parse_global_id
 from app.model.filters import MATCH_ALL
-from app.gql.poller import HUB, SubscriptionEnded
+from app.gql.poller import HUB, LOOKBACK_MS, SubscriptionEnded
 from app.gql.offload import OffLoopValidation
 from app.ingest import IngestInterrupted
 from app.ingest.records import Record, index_of
@@ -291,7 +291,8 @@ class Subscription:
         self, info: Info[Context, None], filter: Optional[EventFilter] = None,
         resume_after: Annotated[Optional[strawberry.ID], strawberry.argument(description=(
             "the id of the last event this client received: the events stored since then come first, then the live "
-            "ones, so a reconnect misses none (one stored up to 5 s before it may come again: deduplicate by id)"))]
+            f"ones, so a reconnect misses none (one stored up to {LOOKBACK_MS // 1000} s before it may come again: "
+            "deduplicate by id)"))]
         = None,
     ) -> AsyncGenerator[Event, None]:
         ctx = info.context
