@@ -8,7 +8,7 @@ same wherever it is in the result and ties on a timestamp are never skipped or r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Collection
 
 from app.model.events import EventHeadline
 from app.model.fields import Field, lookup
@@ -180,15 +180,16 @@ def time_bounds(db: Database, organization: str, where: Node) -> tuple[int, int]
 
 
 def events_since(db: Database, organization: str, where: Node, since: tuple[int, str],
-                 limit: int = 1000) -> list[tuple[int, StoredEvent]]:
+                 limit: int = 1000, exclude: Collection[str] = ()) -> list[tuple[int, StoredEvent]]:
     """[(ingested ms, event)] after the (ingested, id) cursor `since` (ingested is the database clock when the
-    event was written), matching `where`: what live subscriptions poll, so events reach them whichever process
-    ingested them."""
+    event was written), matching `where`, but for the ids in `exclude`: what live subscriptions poll, so events
+    reach them whichever process ingested them. A poll re-reads a few seconds of events each time: excluding the
+    ids it already has spares reading their stored JSON again (thousands a poll while an ingest runs)."""
     cond, params = _where(organization, where)
-    params.update(since=since[0], since_id=since[1], limit=limit)
+    params.update(since=since[0], since_id=since[1], limit=limit, exclude=list(exclude))
     rows = db.read(
         f"MATCH (e:Event) WHERE e.organization = $org AND e.ingested >= $since "
-        f"AND (e.ingested > $since OR e.id > $since_id) AND {cond} "
+        f"AND (e.ingested > $since OR e.id > $since_id) AND NOT e.id IN $exclude AND {cond} "
         "RETURN e.ingested AS ingested, e.ts AS ts, e.id AS id, e.raw AS raw ORDER BY e.ingested, e.id LIMIT $limit",
         **params,
     )

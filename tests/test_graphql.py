@@ -237,6 +237,57 @@ def test_a_subscriber_that_falls_behind_is_ended_and_resumes_without_a_gap(db, o
         assert {_next_id(ws) for _ in range(3)} == {f"burst-{i}" for i in range(3)}
 
 
+def test_an_event_stamped_before_the_stream_began_but_committed_after_it_is_delivered(db, org, client, key,
+                                                                                      monkeypatch):
+    import time
+
+    from app.gql import poller
+
+    real = poller.db_clock
+    # The poller begins as if 2 s after a writer stamped its events (`ingested` is the statement's clock, and its
+    # transaction commits later): the event below is stamped before the stream's start yet stored after it.
+    monkeypatch.setattr(poller, "db_clock", lambda db: real(db) + 2_000)
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"], headers={"x-api-key": key}) as ws:
+        _subscribe(ws, RESUMABLE)
+        time.sleep(0.3)
+        ingest(db, [_event(org, "late-commit")])
+        assert _next_id(ws) == "late-commit"  # was: never delivered, to a fresh or a resumed stream
+
+
+def test_a_subscriber_arriving_after_the_database_failed_gets_a_live_stream(db, org, monkeypatch):
+    import asyncio
+
+    import pytest
+
+    from app.gql import poller
+    from app.model.filters import MATCH_ALL
+
+    def unavailable(*args: Any) -> Any:
+        raise ConnectionError("Neo4j away")
+
+    async def scenario() -> None:
+        hub = poller.Hub(poll=0.05)
+        slow = hub.subscribe(db, org, "k", MATCH_ALL)
+        first = asyncio.create_task(slow.__anext__())
+        await asyncio.sleep(0.3)
+        ingest(db, [_event(org, "one")])
+        assert (await asyncio.wait_for(first, 5)).id == "one"  # `slow` has not asked for more: it holds the poller
+        real = poller.events_since
+        monkeypatch.setattr(poller, "events_since", unavailable)
+        await asyncio.sleep(0.3)  # the poll failed: its subscribers are ended
+        monkeypatch.setattr(poller, "events_since", real)
+        fresh = hub.subscribe(db, org, "k", MATCH_ALL)
+        nxt = asyncio.create_task(fresh.__anext__())
+        await asyncio.sleep(0.3)
+        ingest(db, [_event(org, "two")])
+        assert (await asyncio.wait_for(nxt, 5)).id == "two"  # was: it joined the dead poller and waited forever
+        with pytest.raises(poller.SubscriptionEnded, match="live events stopped: ConnectionError"):
+            await slow.__anext__()
+        await fresh.aclose()
+
+    asyncio.run(scenario())
+
+
 def test_a_resumed_subscription_replays_only_what_its_filter_matches(db, org, client, key):
     import time
 

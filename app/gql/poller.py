@@ -24,12 +24,12 @@ import asyncio
 import contextlib
 import itertools
 from dataclasses import dataclass, field
-from typing import AsyncIterator
+from typing import AsyncIterator, Collection
 
 from starlette.concurrency import run_in_threadpool
 
 from app.model.filters import MATCH_ALL, Node, all_of, match
-from graph.db import Database
+from graph.db import UNAVAILABLE, Database
 from graph.keys import live_keys
 from graph.search import StoredEvent, db_clock, events_since, find_events, ingested_at
 
@@ -79,16 +79,20 @@ class _OrgPoller:
         checker = asyncio.create_task(self._check_keys())
         try:
             start = await run_in_threadpool(db_clock, self.db)
-            self.ready.set()
-            delivered: dict[str, int] = {}  # id -> ingested, for ids inside the lookback window
+            # What was stored before `start` is the past, to be skipped; but an event stamped before it whose
+            # transaction commits later is not, so even the first polls look back LOOKBACK_MS.
+            delivered: dict[str, int] = {ev.id: ingested async for ingested, ev in
+                                         _stored_since(self.db, self.org, MATCH_ALL, start - LOOKBACK_MS)
+                                         if ingested < start}
             newest = start
+            self.low = start - LOOKBACK_MS
+            self.ready.set()
             while True:
-                self.low = max(start, newest - LOOKBACK_MS)
+                self.low = newest - LOOKBACK_MS
                 fresh: list[StoredEvent] = []
-                async for ingested, ev in _stored_since(self.db, self.org, MATCH_ALL, self.low):
-                    if ev.id not in delivered:
-                        delivered[ev.id] = ingested
-                        fresh.append(ev)
+                async for ingested, ev in _stored_since(self.db, self.org, MATCH_ALL, self.low, exclude=delivered):
+                    delivered[ev.id] = ingested
+                    fresh.append(ev)
                 if fresh:
                     await self._deliver(fresh)
                 if delivered:
@@ -98,6 +102,7 @@ class _OrgPoller:
                     del delivered[eid]
                 await asyncio.sleep(self.hub.poll)
         except Exception as exc:  # noqa: BLE001 - the database failing ends the subscriptions, with a reason
+            self.hub.retire(self)  # a subscriber arriving from now on starts a new poller, not this dead one
             self.ready.set()
             for sub in list(self.subscribers):
                 sub.end(f"live events stopped: {type(exc).__name__}")
@@ -148,6 +153,11 @@ class Hub:
         self.pollers: dict[tuple[int, int, str], _OrgPoller] = {}
         self._ids = itertools.count()
 
+    def retire(self, poller: _OrgPoller) -> None:
+        for home, p in list(self.pollers.items()):
+            if p is poller:
+                del self.pollers[home]
+
     def count(self, key_id: str) -> int:
         return sum(1 for p in self.pollers.values() for s in p.subscribers if s.key_id == key_id)
 
@@ -168,10 +178,13 @@ class Hub:
             replayed: set[str] = set()  # replayed events the live stream may deliver too
             if resume_after is not None:
                 low = poller.low  # live events reach `sub` from here on: the replay's overlap starts here
-                async for ingested, ev in _replay(db, org, where, resume_after):
-                    if ingested >= low:
-                        replayed.add(ev.id)
-                    yield ev
+                try:
+                    async for ingested, ev in _replay(db, org, where, resume_after):
+                        if ingested >= low:
+                            replayed.add(ev.id)
+                        yield ev
+                except UNAVAILABLE as exc:  # as a failing poll says it: the client resumes again later
+                    raise SubscriptionEnded(f"live events stopped: {type(exc).__name__}") from None
             while True:
                 item = await sub.queue.get()
                 if item is _END or sub.reason is not None:  # ended with its queue full: no _END fitted behind
@@ -197,12 +210,13 @@ async def _replay(db: Database, org: str, where: Node, after_id: str) -> AsyncIt
             yield ingested, ev
 
 
-async def _stored_since(db: Database, org: str, where: Node, since: int) -> AsyncIterator[tuple[int, StoredEvent]]:
+async def _stored_since(db: Database, org: str, where: Node, since: int,
+                        exclude: Collection[str] = ()) -> AsyncIterator[tuple[int, StoredEvent]]:
     """(ingested, event) for the events matching `where` stored at or after `since`, in the order they were
-    stored, read PAGE at a time."""
+    stored, but for the ids in `exclude` (read as each page is), read PAGE at a time."""
     cursor = (since, "")
     while True:
-        rows = await run_in_threadpool(events_since, db, org, where, cursor, PAGE)
+        rows = await run_in_threadpool(events_since, db, org, where, cursor, PAGE, list(exclude))
         for row in rows:
             yield row
         if len(rows) < PAGE:
