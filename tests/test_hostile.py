@@ -172,15 +172,15 @@ def test_4_each_bad_record_is_its_own_rejection_through_the_mutation(client, db,
         deep = {"a": deep}
     events = [good_event(org, "fine"), {**good_event(org, "too-deep"), "x": deep},
               {**good_event(org, "huge-int"), "attempts": 10**30}, {**good_event(org, "surrogate"), "name": "\ud800"},
-              {**good_event(org, "u64"), "attempts": 2**64 - 1}]
+              {**good_event(org, "u64"), "attempts": 2**64 - 1}, {**good_event(org, "inf"), "number_of_results": 1e999}]
     r = post_json(client, "/graphql", {"query": MUTATION, "variables": {"e": events}}, key)
     body = r.json()
     assert r.status_code == 200 and "errors" not in body, r.text[:500]  # was "internal error" for the whole call
     result = body["data"]["ingestEvents"]
-    assert (result["accepted"], result["rejected"]) == (1, 4)
+    assert (result["accepted"], result["rejected"]) == (1, 5)
     reasons = {i["index"]: i["reason"] for i in result["results"] if i["status"] == "rejected"}
     assert "nested deeper" in reasons[1] and "64-bit" in reasons[2] and "surrogate" in reasons[3] \
-        and "64-bit" in reasons[4], reasons
+        and "64-bit" in reasons[4] and "not one JSON can hold" in reasons[5], reasons  # 5 was stored, as null
 
 
 def test_4_a_database_failure_mid_call_says_exactly_what_was_stored(db, org, monkeypatch):

@@ -5,6 +5,7 @@ driver exception that would fail the whole call."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
@@ -22,8 +23,9 @@ class RecordTooCostly(InputError):
 
 def check_record(value: Any) -> None:
     """Raise RecordTooCostly if `value` nests deeper than MAX_NESTING, holds a string or key over MAX_STRING_CHARS,
-    an integer outside 64 bits or a string that is not valid Unicode (a lone UTF-16 surrogate). The last two are
-    what orjson refuses to encode (one C call); the walk visits containers only and is iterative, so a hostile
+    an integer outside 64 bits, a number JSON cannot hold (1e999 or NaN, which the stdlib's parser turns into
+    floats) or a string that is not valid Unicode (a lone UTF-16 surrogate). The integers and strings are what
+    orjson refuses to encode (one C call); the walk visits containers only and is iterative, so a hostile
     depth never meets Python's recursion limit. ~10 us for a typical event."""
     if not isinstance(value, (dict, list)):
         return  # a scalar record is rejected by the event model
@@ -49,6 +51,8 @@ def check_record(value: Any) -> None:
                     raise RecordTooCostly(f"a string value is longer than {MAX_STRING_CHARS} characters")
             elif isinstance(v, int) and not -(2**63) <= v < 2**63:  # orjson allows 64 unsigned bits, Neo4j not
                 raise RecordTooCostly(f"the integer {str(v)[:40]} is outside the 64-bit range")
+            elif isinstance(v, float) and not math.isfinite(v):  # orjson would store it as null: not as it came
+                raise RecordTooCostly(f"the number {v} is not one JSON can hold (too large, or not a number)")
     try:
         orjson.dumps(value)
     except TypeError as exc:  # orjson.JSONEncodeError is a TypeError

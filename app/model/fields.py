@@ -58,7 +58,7 @@ class Field:
                 raise ValueError(f"field {self.path!r} takes a number, not {value!r}")
             try:
                 return int(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
                 raise ValueError(f"field {self.path!r} takes a whole number, not {value!r}") from None
         if self.kind == "float":
             try:
