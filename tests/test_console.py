@@ -320,6 +320,46 @@ def test_investigations_and_live_tail(tab: Page, stories: dict[str, str], db: An
     page.wait_for_selector("[data-section=profile]")
 
 
+def test_the_live_tail_reconnects_after_an_outage_and_shows_what_was_stored_meanwhile(
+        tab: Page, db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from neo4j.exceptions import ServiceUnavailable
+
+    from app.gql import poller
+
+    org = new_org()  # its own: a resume replays from 5 s before the last event, which the demo history may fill
+
+    def login(eid: str) -> dict[str, Any]:
+        event = sample_events()[5]
+        event.update(organization=org, id=eid)
+        return event
+
+    page = tab.sign_in(make_key(db, org), org=org, path="/investigations")
+    page.click("text=Start live tail")
+    page.wait_for_selector("[data-status=live]")
+    ingest(db, [login("5f" + "0" * 20 + "a1")])
+    page.wait_for_selector("table.tail tr[data-id='5f" + "0" * 20 + "a1']")
+
+    real = poller.events_since
+
+    def away(*args: Any) -> Any:
+        raise ServiceUnavailable("Neo4j away")
+
+    monkeypatch.setattr(poller, "events_since", away)  # live events can no longer be read: the stream ends
+    page.wait_for_selector("[data-status=reconnecting]")
+    assert "live events stopped: ServiceUnavailable" in page.locator("[role=status]").inner_text()
+    ingest(db, [login("5f" + "0" * 20 + "a2")])  # stored while the tail is away
+    time.sleep(1.5)  # a reconnect attempt or two fail meanwhile
+    monkeypatch.setattr(poller, "events_since", real)
+    page.wait_for_selector("table.tail tr[data-id='5f" + "0" * 20 + "a2']", timeout=20_000)
+    assert "events stored meanwhile were replayed" in page.locator("[data-note=resumed]").inner_text()
+    page.wait_for_selector("[data-status=live]")
+    ingest(db, [login("5f" + "0" * 20 + "a3")])
+    page.wait_for_selector("table.tail tr[data-id='5f" + "0" * 20 + "a3']")
+    ids = page.locator("table.tail tbody tr").evaluate_all("rows => rows.map(r => r.dataset.id)")
+    assert sorted(ids) == ["5f" + "0" * 20 + f"a{i}" for i in (1, 2, 3)]  # each once, nothing missed
+    assert page.locator(".error").count() == 0
+
+
 def test_organization_switcher_and_a_foreign_key_sees_nothing(tab: Page, stories: dict[str, str]) -> None:
     page = tab.sign_in(stories["both_key"], org=stories["sample"], path="/activity")
     page.wait_for_selector("text=12 matching events")

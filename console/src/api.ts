@@ -58,7 +58,9 @@ export function subscriptions(): Client {
   const params: Record<string, string> = {};
   if (s.key) params["x-api-key"] = s.key;
   if (s.org) params["x-org-id"] = s.org;
-  ws = createClient({ url, connectionParams: params, lazy: true, retryAttempts: 3 });
+  // No retries of its own: they would subscribe again with the first variables, not after the last event
+  // received; the live tail (livetail.ts) reconnects and resumes itself.
+  ws = createClient({ url, connectionParams: params, lazy: true, retryAttempts: 0 });
   wsFor = id;
   return ws;
 }

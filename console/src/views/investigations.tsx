@@ -1,7 +1,9 @@
 // Investigations: failed-login bursts, access after revocation, new-country sign-ins (each row linking to the
-// user and the events behind it), and a live tail of matching events over the eventAdded subscription.
+// user and the events behind it), and a live tail of matching events over the eventAdded subscription, which
+// reconnects by itself and resumes after the last event it showed (livetail.ts).
 import { useEffect, useState } from "preact/hooks";
 import { subscriptions } from "../api";
+import { startTail, type TailState } from "../livetail";
 import { Empty, ErrorBox, Loading, RefLink, Section, eventHref, useQuery } from "../components";
 import { setParams } from "../router";
 import { enc, iso, parseInstant, show } from "../util";
@@ -15,44 +17,62 @@ const FINDINGS = `query Findings($from: DateTime, $to: DateTime, $window: String
     reasons { kind at event { id timestamp } } }
   newCountryLogins(from: $from, to: $to) {
     event { id timestamp eventType clientIp } user { label type id name } username country previousCountries } }`;
-const TAIL = `subscription Tail($filter: EventFilter) { eventAdded(filter: $filter) {
+const TAIL = `subscription Tail($filter: EventFilter, $after: ID) { eventAdded(filter: $filter, resumeAfter: $after) {
   id timestamp eventType service success clientIp initiatedBy { id name entityType } } }`;
+
+const SHOWN = 200;
+const FLUSH_MS = 150;
 
 function Tail({ params }: { params: URLSearchParams }) {
   const [on, setOn] = useState(false);
   const [events, setEvents] = useState<any[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const [status, setStatus] = useState("stopped");
+  const [state, setState] = useState<TailState>({ status: "stopped" });
+  const [note, setNote] = useState<string | null>(null);
+  const [received, setReceived] = useState(0);
   const { filter, error: bad } = filterFromParams(params);
   useEffect(() => {
     if (!on || bad) return;
-    setError(null);
-    setStatus("connecting");
-    const client = subscriptions();
-    const off = client.on("connected", () => setStatus("live"));
-    const stop = client.subscribe({ query: TAIL, variables: { filter } }, {
-      next: (msg: any) => {
-        if (msg.errors) setError(msg.errors.map((e: any) => e.message).join("; "));
-        else if (msg.data) setEvents((prev) => [msg.data.eventAdded, ...prev].slice(0, 200));
-      },
-      error: (e: any) => { setError(e?.message || (e?.reason ? `connection closed: ${e.reason}` : "the live connection failed (is the key still valid?)")); setStatus("stopped"); },
-      complete: () => setStatus("stopped"),
+    setNote(null);
+    // Events are drawn at most every FLUSH_MS: a backfill, or a resume's replay, can bring thousands a second.
+    let batch: any[] = [];
+    let flush: ReturnType<typeof setTimeout> | undefined;
+    const draw = () => {
+      flush = undefined;
+      const newest = batch.reverse();
+      batch = [];
+      setReceived((n) => n + newest.length);
+      setEvents((prev) => [...newest, ...prev].slice(0, SHOWN));
+    };
+    const stop = startTail(subscriptions(), TAIL, filter, {
+      event: (ev) => { batch.push(ev); flush ??= setTimeout(draw, FLUSH_MS); },
+      state: (s) => { setState(s); if (s.status === "stopped") setOn(false); },
+      resumed: (why, replayed) => setNote(`Reconnected at ${new Date().toLocaleTimeString()} after: ${why}. ` + (replayed
+        ? "The events stored meanwhile were replayed."
+        : "None had arrived before, so the events stored meanwhile were not replayed.")),
     });
-    return () => { stop(); off(); setStatus("stopped"); };
+    return () => {
+      stop();
+      if (flush !== undefined) { clearTimeout(flush); draw(); }
+      setState((s) => (s.status === "stopped" ? s : { status: "stopped" }));
+    };
   }, [on, params.toString()]);
+  const error = state.status === "stopped" ? state.error : undefined;
   return (
     <>
       <div class="row">
         <button onClick={() => setOn(!on)} aria-pressed={on}>{on ? "Stop live tail" : "Start live tail"}</button>
-        <span class="muted" role="status" data-status={status}>{status}</span>
+        <span class="muted" role="status" data-status={state.status}>{state.status === "reconnecting"
+          ? `reconnecting in ${Math.ceil(state.inMs / 1000)} s (${state.why})` : state.status}</span>
         <span class="muted">Uses the Activity filters in this page's URL (e.g. <code>?service=sso&amp;success=false</code>).</span>
       </div>
       <ErrorBox message={bad || error} />
+      {note && <p class="muted" data-note="resumed">{note}</p>}
       {on && events.length === 0 && <Empty>Waiting for events…</Empty>}
+      {received > SHOWN && <p class="muted">The newest {SHOWN} of {received.toLocaleString()} received.</p>}
       {events.length > 0 && (
         <table class="tail"><thead><tr><th>Time</th><th>Service</th><th>Type</th><th>By</th><th>IP</th><th>OK</th></tr></thead>
           <tbody>{events.map((e) => (
-            <tr><td><a href={eventHref(e.id)}>{show(e.timestamp)}</a></td><td>{e.service}</td><td>{e.eventType}</td>
+            <tr data-id={e.id}><td><a href={eventHref(e.id)}>{show(e.timestamp)}</a></td><td>{e.service}</td><td>{e.eventType}</td>
               <td>{e.initiatedBy?.entityType === "user" ? <a href={`/users/${enc(e.initiatedBy.id)}`}>{e.initiatedBy.name}</a> : e.initiatedBy?.name}</td>
               <td>{e.clientIp}</td><td>{e.success === null ? "" : e.success ? "yes" : "no"}</td></tr>))}</tbody></table>)}
     </>
