@@ -3,7 +3,8 @@
 Live events, whichever path ingested them (CLI, GraphQL, HTTP, another process): one task per organization polls
 for events stored since it last looked (`Event.ingested`, the database's clock at commit time, indexed per
 organization) and hands each to every subscriber. A transaction commits a little after it stamps its events, so each
-poll looks back LOOKBACK_MS and drops ids it has already delivered: nothing is missed, nothing repeats. A subscriber
+poll (the first too) looks back LOOKBACK_MS and leaves out, in its query, the ids it has already delivered: nothing
+is missed, nothing repeats, and an event's stored JSON is read once however often its id is. A subscriber
 with a filter gets those of a new batch that match it, found by one query per distinct filter and only when there
 are new events, so idle subscriptions cost nothing (one poller per subscription made 500 idle ones cost 2,000
 queries a second).
