@@ -27,6 +27,7 @@ function reason(err: unknown): { why: string; refused: boolean } {
   if (Array.isArray(err)) return { why: err.map((e: any) => e?.message ?? String(e)).join("; "), refused: true };
   const close = err as { code?: number; reason?: string };
   if (typeof close?.code === "number") {
+    if (close.code === 4403) return { why: "the API key was refused (is it still valid?)", refused: true };
     return { why: `connection closed (${close.code}${close.reason ? `: ${close.reason}` : ""})`, refused: REFUSED.has(close.code) };
   }
   return { why: (err as Error)?.message || "the live connection failed", refused: false };
