@@ -184,12 +184,14 @@ def events_since(db: Database, organization: str, where: Node, since: tuple[int,
     """[(ingested ms, event)] after the (ingested, id) cursor `since` (ingested is the database clock when the
     event was written), matching `where`, but for the ids in `exclude`: what live subscriptions poll, so events
     reach them whichever process ingested them. A poll re-reads a few seconds of events each time: excluding the
-    ids it already has spares reading their stored JSON again (thousands a poll while an ingest runs)."""
+    ids it already has spares reading their stored JSON again (thousands a poll while an ingest runs). One range
+    seek of the (organization, ingested) index: without the hint an idle poll of an organization of 30,000 events
+    took 36 ms instead of 4, growing with the organization."""
     cond, params = _where(organization, where)
     params.update(since=since[0], since_id=since[1], limit=limit, exclude=list(exclude))
-    rows = db.read(
-        f"MATCH (e:Event) WHERE e.organization = $org AND e.ingested >= $since "
-        f"AND (e.ingested > $since OR e.id > $since_id) AND NOT e.id IN $exclude AND {cond} "
+    rows = db.read(  # the hint: the planner splits the OR into a union, one half seeking every id of the org
+        f"MATCH (e:Event) USING INDEX e:Event(organization, ingested) WHERE e.organization = $org "
+        f"AND e.ingested >= $since AND (e.ingested > $since OR e.id > $since_id) AND NOT e.id IN $exclude AND {cond} "
         "RETURN e.ingested AS ingested, e.ts AS ts, e.id AS id, e.raw AS raw ORDER BY e.ingested, e.id LIMIT $limit",
         **params,
     )

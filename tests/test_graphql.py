@@ -288,6 +288,39 @@ def test_a_subscriber_arriving_after_the_database_failed_gets_a_live_stream(db, 
     asyncio.run(scenario())
 
 
+def test_a_live_poll_reads_its_window_not_the_whole_organization(db, org):
+    """An idle subscription polls four times a second: what a poll touches must not grow with the organization
+    (the planner split the cursor's OR into a union whose one half sought every event id of the organization)."""
+    from app.ingest.demo import generate
+    from app.model.filters import MATCH_ALL
+    from graph.search import db_clock, events_since
+
+    class Profiled:
+        """The database, each read PROFILEd: the db hits of the last one."""
+
+        hits = 0
+
+        def read(self, query: str, **params: Any) -> list[dict[str, Any]]:
+            def total(plan: Any) -> int:
+                return plan["dbHits"] + sum(total(c) for c in plan.get("children", []))
+
+            with db.driver.session() as session:
+                result = session.run("PROFILE " + query, params)
+                rows = [dict(r) for r in result]
+                self.hits = total(result.consume().profile)
+            return rows
+
+    ingest(db, list(generate(users=20, days=5, events=3000, seed=4, organization=org)))
+    profiled = Profiled()
+    assert events_since(profiled, org, MATCH_ALL, (db_clock(db) + 1, ""), 1000) == []  # type: ignore[arg-type]
+    assert profiled.hits < 100, profiled.hits  # was 6,002: each of the 3,000 ids sought, then filtered
+    since = db_clock(db)
+    ingest(db, [_event(org, f"new-{i}") for i in range(5)])
+    got = events_since(profiled, org, MATCH_ALL, (since, ""), 1000, exclude=["new-0"])  # type: ignore[arg-type]
+    assert sorted(ev.id for _, ev in got) == [f"new-{i}" for i in range(1, 5)]
+    assert profiled.hits < 200, profiled.hits
+
+
 def test_a_resumed_subscription_replays_only_what_its_filter_matches(db, org, client, key):
     import time
 
