@@ -34,6 +34,7 @@ from app.http_limits import GRAPHQL_MAX_BODY, BodyLimit, KeyLimitMiddleware
 from app.ingest import IngestInterrupted, Summary
 from app.observability import ObservabilityMiddleware, is_unavailable, metrics, record_ingest
 from app.ingest.records import Record
+from app.ingest.rehearsal import WritePathWarmer
 from app.rest.endpoints import routes as rest_routes
 from app.settings import Settings
 from graph.db import Database, DatabaseUnavailable
@@ -52,6 +53,7 @@ class Services:
         self._lock = threading.Lock()
         self._schema_ready = db is not None
         self.enricher = Enricher(settings.geoip_db)
+        self.warmer: WritePathWarmer | None = None  # once connected (never for a database handed in)
 
     @property
     def db(self) -> Database:
@@ -62,7 +64,20 @@ class Services:
             if not self._schema_ready:
                 bootstrap.prepare(self._db)
                 self._schema_ready = True
+                if self.settings.warm_writes:
+                    self.warmer = WritePathWarmer(self._db)
+                    self.warmer.start()
             return self._db
+
+    def connect_soon(self) -> None:
+        """Connect (and so warm the write path) in the background at start, not on the first request; a Neo4j
+        that is away is left to the first request that needs it."""
+        def connect() -> None:
+            try:
+                self.db
+            except Exception:  # noqa: BLE001 - the request that needs it reports it
+                pass
+        threading.Thread(target=connect, name="connect", daemon=True).start()
 
     def ready(self) -> bool:
         try:
@@ -195,6 +210,7 @@ async def readyz(request: Request) -> Response:
 def _lifespan(services: Services) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services.connect_soon()
         yield
         services.close()  # after uvicorn has let in-flight requests finish
 

@@ -405,11 +405,30 @@ def start_insightgraph(args: argparse.Namespace, neo: Any, procs: list[subproces
     env["PYTHONPATH"] = str(args.serve_repo)
     log(f"starting insightgraph serve on :{args.http_port} from {args.serve_repo} with {args.serve_python} "
         f"(log {logfile})")
+    offset = logfile.stat().st_size if logfile.exists() else 0
     proc = subprocess.Popen(cmd, cwd=args.serve_repo, env=env, stdout=open(logfile, "ab"), stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     procs.append(proc)
     wait_http(f"http://127.0.0.1:{args.http_port}/readyz", proc, "insightgraph serve", logfile)
+    if (Path(args.serve_repo) / "app" / "ingest" / "rehearsal.py").exists():  # an older checkout has none
+        wait_warmed(logfile, offset)
     return proc
+
+
+def wait_warmed(logfile: Path, offset: int, timeout: float = 300.0) -> None:
+    """Until serve says its write-path rehearsal ended (app/ingest/rehearsal.py): measuring while it runs would
+    charge its Neo4j work to the first requests."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(logfile, "rb") as f:
+            f.seek(offset)
+            for line in f.read().decode(errors="replace").splitlines():
+                if '"write path warmed"' in line or '"write path not warmed' in line:
+                    entry = json.loads(line)
+                    log(f"serve: {entry.get('message')} ({entry.get('seconds', '-')} s)")
+                    return
+        time.sleep(0.5)
+    log(f"serve's write-path warm-up did not end within {timeout:.0f} s")
 
 
 def start_peer(args: argparse.Namespace, neo: Any, procs: list[subprocess.Popen]) -> subprocess.Popen | None:

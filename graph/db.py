@@ -103,6 +103,16 @@ class Database:
         with self.driver.session(database=self.database) as session:
             return session.execute_write(fn)
 
+    def rolled_back_tx(self, fn: Callable[[neo4j.Transaction], T]) -> T:
+        """Run `fn` in a write transaction that is always rolled back: nothing it writes is ever committed or seen
+        by another transaction (a rehearsal, graph/write.py)."""
+        with self.driver.session(database=self.database) as session:
+            tx = session.begin_transaction()
+            try:
+                return fn(tx)
+            finally:
+                tx.rollback()
+
     def read_tx(self, fn: Callable[[neo4j.ManagedTransaction], T]) -> T:
         work = neo4j.unit_of_work(timeout=self.query_timeout)(fn) if self.query_timeout else fn
         with self.driver.session(database=self.database) as session:

@@ -237,6 +237,17 @@ def _known_organizations(db: Database) -> set[str]:
 _RACE_RETRIES = 100  # reruns after losing a race for an event to another writer (each loss is its progress)
 
 
+def rehearse(db: Database, batches: list[list[Event]]) -> None:
+    """Run each batch through the write transaction and roll it back, committing nothing.
+
+    Neo4j plans every statement the first time it sees it, and its JVM compiles the write paths as they run: on a
+    freshly started Neo4j the first real batches of an ingest took 10-26 s where later ones take 0.3 s (bench/
+    README.md). A rehearsal pays that before any caller waits for it."""
+    for events in batches:
+        if events:
+            db.rolled_back_tx(lambda tx: _write(tx, events, set()))
+
+
 def write_batch(db: Database, events: list[Event]) -> set[tuple[str, str]]:
     """Write events in one transaction (retried whole on transient errors); returns the (org, id) newly stored.
 

@@ -1,0 +1,66 @@
+"""Warming the write path: a freshly started Neo4j plans each write statement the first time it runs it and its
+JVM compiles the write paths as they run, so without this the first real ingest after a start waits 10-26 s
+(bench/README.md, "Measured (session 8)"). `serve` rehearses a representative ingest once connected, in a
+transaction that is rolled back: nothing is committed, and nobody else sees it.
+
+Not after an outage: a Neo4j that comes back is met at once by the clients' retries (the ingest's among them),
+so a rehearsal cannot get ahead of them and only adds to the cold start's load (measured: the first answers after
+recovery came later, not sooner).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import Counter
+
+from app.ingest.demo import generate
+from app.model.events import Event, parse_event
+from graph.db import Database
+from graph.write import rehearse
+
+log = logging.getLogger("insightgraph")
+
+PER_TYPE = 4  # events of each type in the second, varied batch (the first is the start of a story, as ingests are)
+
+
+def rehearsal_batches() -> list[list[Event]]:
+    """Two batches of a throwaway organization: the beginning of a demo history (directory setup, first sign-ins:
+    what a new organization's first ingest holds) and a few events of every type the demo knows (deletions,
+    lockouts, RADIUS, LDAP, SSO, system logins), so every write statement and resolution path runs once."""
+    org = f"rehearsal-{uuid.uuid4().hex}"
+    events = [parse_event(raw, org) for raw in generate(users=20, days=10, events=3000, seed=9, organization=org)]
+    per_type: Counter[str] = Counter()
+    varied = []
+    for ev in events:
+        per_type[ev.event_type] += 1
+        if per_type[ev.event_type] <= PER_TYPE:
+            varied.append(ev)
+    return [events[:150], varied]
+
+
+class WritePathWarmer:
+    """Rehearses the write path in a background thread, one rehearsal at a time."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._running = threading.Lock()
+        self.done = threading.Event()  # set when a rehearsal ended, successful or not
+
+    def start(self) -> None:
+        threading.Thread(target=self.run, name="write-path-warmer", daemon=True).start()
+
+    def run(self) -> None:
+        if not self._running.acquire(blocking=False):
+            return  # one is already under way
+        try:
+            started = time.monotonic()
+            rehearse(self.db, rehearsal_batches())
+            log.info("write path warmed", extra={"seconds": round(time.monotonic() - started, 1)})
+        except Exception as exc:  # noqa: BLE001 - only a speed-up: a failure costs the first ingest its warm-up
+            log.warning("write path not warmed: %s", type(exc).__name__)
+        finally:
+            self.done.set()
+            self._running.release()
