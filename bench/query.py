@@ -425,7 +425,8 @@ def wait_warmed(logfile: Path, offset: int, timeout: float = 300.0) -> None:
             for line in f.read().decode(errors="replace").splitlines():
                 if '"write path warmed"' in line or '"write path not warmed' in line:
                     entry = json.loads(line)
-                    log(f"serve: {entry.get('message')} ({entry.get('seconds', '-')} s)")
+                    log(f"serve: {entry.get('message')} ({entry.get('seconds', '-')} s, {entry.get('rounds', '-')} "
+                        f"rounds, the last {entry.get('last_round_seconds', '-')} s)")
                     return
         time.sleep(0.5)
     log(f"serve's write-path warm-up did not end within {timeout:.0f} s")
