@@ -44,7 +44,7 @@ class Stats:
 class Recorder:
     def __init__(self) -> None:
         self.kinds: dict[str, Stats] = defaultdict(Stats)
-        self.timeline: list[tuple[float, str, int]] = []  # (t, kind, status) for the outage report
+        self.timeline: list[tuple[float, str, bool]] = []  # (t, kind, answered without error) for the outage report
 
     def add(self, kind: str, t0: float, ms: float, status: int, error: str | None = None) -> None:
         s = self.kinds[kind]
@@ -54,7 +54,7 @@ class Recorder:
             s.unavailable.append(ms)
         else:
             s.errors.append(error or f"HTTP {status}")
-        self.timeline.append((t0, kind, status))
+        self.timeline.append((t0, kind, error is None and status == 200))
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -288,8 +288,8 @@ def run_phase(args: argparse.Namespace, neo: Any, db: Any, p: qb.Params, server_
                                   max(s.unavailable) if s.unavailable else float("nan"),
                               "errors": len(s.errors), "first_errors": s.errors[:3]}
     if outage:
-        after = [t for t, k, st in rec.timeline if st == 200 and k in GQL_KINDS and t >= down["started"]]
-        failed = [t for t, k, st in rec.timeline if st != 200 and k in GQL_KINDS]
+        after = [t for t, k, ok in rec.timeline if ok and k in GQL_KINDS and t >= down["started"]]
+        failed = [t for t, k, ok in rec.timeline if not ok and k in GQL_KINDS]  # 503s, and errors such as a budget
         out["outage"] = {"neo4j_down_s": down["started"] - down["stop"], "outage_s": args.outage_seconds,
                          "first_ok_after_restart_s": (min(after) - down["started"]) if after else None,
                          "last_failure_after_restart_s": (max(failed) - down["started"]) if failed else None}
