@@ -33,9 +33,9 @@ class Settings(BaseSettings):
                                        "errors or while Neo4j is unreachable before the command fails")
     serve_retry_seconds: float = Field(2.0, description="serve: the same for a request's transactions, short so a "
                                        "request caught by an outage answers 503 (clients retry) instead of hanging")
-    warm_writes: bool = Field(True, description="serve: rehearse an ingest in a rolled-back transaction at start "
-                              "and after an outage, so the first real ingest does not wait for Neo4j to plan "
-                              "its statements (10-26 s on a fresh Neo4j)")
+    warm_writes: bool = Field(True, description="serve: rehearse an ingest in a rolled-back transaction once "
+                              "connected, so the first real ingest does not wait for Neo4j to plan its "
+                              "statements (10-26 s on a fresh Neo4j)")
     sync_source: str = Field("https://api.jumpcloud.com", description="sync: the Directory Insights API to pull "
                              "from (a URL, or `eu` for the vendor's EU host)")
     sync_api_key: str | None = Field(None, description="sync: the API key for the source (never logged)")

@@ -1,6 +1,6 @@
 """Warming the write path: a freshly started Neo4j plans each write statement the first time it runs it and its
 JVM compiles the write paths as they run, so without this the first real ingest after a start waits 10-26 s
-(bench/README.md, "Measured (session 8)"). `serve` rehearses a representative ingest once connected, in a
+(bench/README.md, "Measured (sessions 7 and 8)"). `serve` rehearses a representative ingest once connected, in a
 transaction that is rolled back: nothing is committed, and nobody else sees it.
 
 Not after an outage: a Neo4j that comes back is met at once by the clients' retries (the ingest's among them),
@@ -29,17 +29,18 @@ MAX_ROUNDS = 8  # rehearsals until warm: a round no faster than 0.8x the one bef
 
 def rehearsal_batches() -> list[list[Event]]:
     """Two batches of a throwaway organization: the beginning of a demo history (directory setup, first sign-ins:
-    what a new organization's first ingest holds) and a few events of every type the demo knows (deletions,
-    lockouts, RADIUS, LDAP, SSO, system logins), so every write statement and resolution path runs once."""
+    what a new organization's first ingest holds) and a few events of every type the demo knows (group and
+    application grants, lockouts, RADIUS, LDAP, SSO, system logins), so every write statement and resolution path
+    runs once. Only the events kept are parsed."""
     org = f"rehearsal-{uuid.uuid4().hex}"
-    events = [parse_event(raw, org) for raw in generate(users=20, days=10, events=3000, seed=9, organization=org)]
+    history = list(generate(users=20, days=10, events=3000, seed=9, organization=org))
     per_type: Counter[str] = Counter()
     varied = []
-    for ev in events:
-        per_type[ev.event_type] += 1
-        if per_type[ev.event_type] <= PER_TYPE:
-            varied.append(ev)
-    return [events[:150], varied]
+    for raw in history:
+        per_type[raw["event_type"]] += 1
+        if per_type[raw["event_type"]] <= PER_TYPE:
+            varied.append(raw)
+    return [[parse_event(raw, org) for raw in history[:150]], [parse_event(raw, org) for raw in varied]]
 
 
 class WritePathWarmer:
