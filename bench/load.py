@@ -346,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=3, help="untimed sequential rounds of every kind first")
     ap.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--neo4j-setting", action="append", default=[], metavar="KEY=VALUE",
+                    help="a neo4j.conf setting for the bench's Neo4j (repeatable)")
     args = ap.parse_args(argv)
     args.users, args.days, args.organization, args.serve_python, args.serve_repo = \
         500, 90, "5f0000000000000000000001", sys.executable, HERE.parent
@@ -354,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     from graph.keys import revoke_key
     from graph.managed import ManagedNeo4j
 
-    neo = ManagedNeo4j(args.home, args.port, args.heap, args.pagecache)
+    neo = ManagedNeo4j(args.home, args.port, args.heap, args.pagecache,
+                       settings=dict(kv.split("=", 1) for kv in args.neo4j_setting))
     procs: list[Any] = []
     made: list[str] = []
     db = None

@@ -27,27 +27,29 @@ from app.model.identity import (LIFECYCLE_TYPES, Held, direct_user, fold_names, 
                                 resolve)
 from app.model.jsonutil import loads
 
+# Lists arrive in the map parameter `$batch`, as in graph/write.py (why: the plan cache's size buckets).
+
 _LOCK_USERS = """
-UNWIND $users AS u
+UNWIND $batch.users AS u
 MATCH (n:User {organization: u.organization, id: u.id})
 SET n.lock = $token
 """
 
 _LOCK_IDENTITIES = """
-UNWIND $names AS i
+UNWIND $batch.names AS i
 MERGE (n:Identity {organization: i.organization, kind: i.kind, name: i.name})
 SET n.lock = $token
 RETURN i.organization AS organization, i.kind AS kind, i.name AS name, elementId(n) AS node
 """
 
 _USER_NODES = """
-UNWIND $users AS u
+UNWIND $batch.users AS u
 MATCH (n:User {organization: u.organization, id: u.id})
 RETURN u.organization AS organization, u.id AS id, elementId(n) AS node
 """
 
 _USER_STATE = f"""
-UNWIND $users AS x
+UNWIND $batch.users AS x
 MATCH (u:User {{organization: x.organization, id: x.id}})
 RETURN x.organization AS organization, x.id AS id, u.username AS username, u.email AS email,
   COLLECT {{ MATCH (u)<-[:TARGETS]-(e) WHERE e.organization = x.organization AND e.event_type IN {list(LIFECYCLE_TYPES)}
@@ -57,13 +59,13 @@ RETURN x.organization AS organization, x.id AS id, u.username AS username, u.ema
 """
 
 _DELETE_HELD = """
-UNWIND $users AS x
+UNWIND $batch.users AS x
 MATCH (:User {organization: x.organization, id: x.id})<-[h:HELD_BY]-(:Identity)
 DELETE h
 """
 
 _CREATE_HELD = """
-UNWIND $rows AS r
+UNWIND $batch.rows AS r
 MATCH (u:User {organization: r.organization, id: r.user})
 MERGE (i:Identity {organization: r.organization, kind: r.kind, name: r.name})
 CREATE (i)-[:HELD_BY {organization: r.organization, since: r.since, until: r.until, by_event: r.by_event,
@@ -71,7 +73,7 @@ CREATE (i)-[:HELD_BY {organization: r.organization, since: r.since, until: r.unt
 """
 
 _NAMED_EVENTS = """
-UNWIND $names AS n
+UNWIND $batch.names AS n
 MATCH (:Identity {organization: n.organization, kind: n.kind, name: n.name})<-[:NAMED]-(e)
 WITH DISTINCT e
 RETURN e.organization AS organization, e.id AS id, e.ts AS ts,
@@ -80,20 +82,20 @@ RETURN e.organization AS organization, e.id AS id, e.ts AS ts,
 """
 
 _HOLDERS = """
-UNWIND $names AS n
+UNWIND $batch.names AS n
 MATCH (:Identity {organization: n.organization, kind: n.kind, name: n.name})-[h:HELD_BY]->(u:User)
 RETURN n.organization AS organization, n.kind AS kind, n.name AS name, h.since AS since, h.until AS until,
        u.id AS user, elementId(u) AS node
 """
 
 _UNLINK = """
-UNWIND $rows AS r
+UNWIND $batch.rows AS r
 MATCH (:Event {organization: r.organization, id: r.event})-[a:AUTHENTICATED_AS]->()
 DELETE a
 """
 
 _LINK = """
-UNWIND $rows AS r
+UNWIND $batch.rows AS r
 MATCH (e:Event {organization: r.organization, id: r.event})
 MATCH (u:User {organization: r.organization, id: r.user})
 CREATE (e)-[:AUTHENTICATED_AS {by: r.kind, name: r.name}]->(u)
@@ -145,21 +147,21 @@ def resolve_batch(tx: neo4j.ManagedTransaction, new: list[Event], token: str,
     refold = set(lifecycle) | renamed
     users = [{"organization": o, "id": i} for o, i in sorted(refold)]
     if users:  # lock order: users, then names, each sorted
-        tx.run(_LOCK_USERS, users=users, token=token).consume()
+        tx.run(_LOCK_USERS, batch={"users": users}, token=token).consume()
     identity: dict[Name, str] = {}  # name -> element id
     if mentioned:
-        for rec in tx.run(_LOCK_IDENTITIES, names=_as_rows(mentioned), token=token):
+        for rec in tx.run(_LOCK_IDENTITIES, batch={"names": _as_rows(mentioned)}, token=token):
             identity[(rec["organization"], rec["kind"], rec["name"])] = rec["node"]
     changed = _refold(tx, users, lifecycle) if users else set()
     extra = changed - mentioned
     if extra:
-        tx.run(_LOCK_IDENTITIES, names=_as_rows(extra), token=token).consume()
+        tx.run(_LOCK_IDENTITIES, batch={"names": _as_rows(extra)}, token=token).consume()
     holders, holder_nodes = _relink(tx, changed, {(org, kind, name) for _, org, kind, name, _ in named})
 
     missing = sorted({(org, uid) for _, org, uid in direct if ("User", org, uid) not in node})
     users_by_id = {(org, uid): node[("User", org, uid)] for _, org, uid in direct if ("User", org, uid) in node}
     if missing:  # not one of the batch's entities (a sign-in's initiator always is): look the user up
-        for rec in tx.run(_USER_NODES, users=[{"organization": o, "id": i} for o, i in missing]):
+        for rec in tx.run(_USER_NODES, batch={"users": [{"organization": o, "id": i} for o, i in missing]}):
             users_by_id[(rec["organization"], rec["id"])] = rec["node"]
     for i, org, uid in direct:
         if (org, uid) in users_by_id:
@@ -183,7 +185,7 @@ def _refold(tx: neo4j.ManagedTransaction, users: list[dict[str, str]],
     and the batch's `fresh` ones, not stored yet); the names that changed."""
     changed: set[Name] = set()
     rewrite, rows = [], []
-    for rec in tx.run(_USER_STATE, users=users):
+    for rec in tx.run(_USER_STATE, batch={"users": users}):
         org, uid = rec["organization"], rec["id"]
         facts = list(fresh.get((org, uid), ()))
         for ts, eid, etype, raw in rec["events"]:
@@ -199,10 +201,10 @@ def _refold(tx: neo4j.ManagedTransaction, users: list[dict[str, str]],
         rows += [{"organization": org, "user": uid, "kind": h.kind, "name": h.name, "since": h.since,
                   "until": h.until, "by_event": h.by_event, "ended_by": h.ended_by} for h in held]
     if rewrite:
-        tx.run(_DELETE_HELD, users=rewrite).consume()
+        tx.run(_DELETE_HELD, batch={"users": rewrite}).consume()
         rows.sort(key=lambda r: (r["organization"], r["kind"], r["name"], r["user"], r["since"]))
         if rows:
-            tx.run(_CREATE_HELD, rows=rows).consume()
+            tx.run(_CREATE_HELD, batch={"rows": rows}).consume()
     return changed
 
 
@@ -219,13 +221,13 @@ def _relink(tx: neo4j.ManagedTransaction, names: set[Name],
     """Resolve every stored sign-in NAMED with one of `names` (their history changed) against the current
     intervals and rewrite the links that differ; returns the holders of those names and of `fresh` (the names the
     batch's own sign-ins use), and the element ids of those users ((organization, id) -> element id)."""
-    events = list(tx.run(_NAMED_EVENTS, names=_as_rows(names))) if names else []
+    events = list(tx.run(_NAMED_EVENTS, batch={"names": _as_rows(names)})) if names else []
     all_names = {(e["organization"], k, n) for e in events for _, k, n in e["names"]} | fresh
     holders: Holders = defaultdict(list)
     ids: dict[tuple[str, str], str] = {}
     if not all_names:
         return holders, ids
-    for h in tx.run(_HOLDERS, names=_as_rows(all_names)):
+    for h in tx.run(_HOLDERS, batch={"names": _as_rows(all_names)}):
         ids[(h["organization"], h["user"])] = h["node"]
         holders[(h["organization"], h["kind"], h["name"])].append((h["since"], h["until"], h["user"]))
     unlink, link = [], []
@@ -242,7 +244,7 @@ def _relink(tx: neo4j.ManagedTransaction, names: set[Name],
         if found:
             link.append({"organization": org, "event": e["id"], "user": found[0], "kind": found[1], "name": found[2]})
     if unlink:
-        tx.run(_UNLINK, rows=unlink).consume()
+        tx.run(_UNLINK, batch={"rows": unlink}).consume()
     if link:
-        tx.run(_LINK, rows=link).consume()
+        tx.run(_LINK, batch={"rows": link}).consume()
     return holders, ids

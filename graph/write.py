@@ -24,10 +24,16 @@ from graph.db import Database
 from graph.resolution import resolve_batch
 
 NAME_KEYS = (*NAME_PROPERTIES, *KIND_PROPERTIES)  # what an entity node keeps, newest event first
+
+# Every statement of the write path takes its lists inside one map parameter, `$batch` (`UNWIND $batch.rows`), never
+# as top-level lists. Neo4j keys its plan cache on each top-level parameter's type *and size bucket* (0, 1, up to 10,
+# 100, 1,000, ...), so a statement fed 3 entities in one batch and 40 in the next was planned again per bucket:
+# 0.3-2.5 s each under concurrent reads, the seconds-long first batches of bench/README.md ("the size buckets").
+# A map's contents are not looked at: one plan per statement serves every batch, and the rehearsal warms them all.
 EVENT_RELS = ("INITIATED_BY", "TARGETS", "ACCESSED", "ASSOC_FROM", "ASSOC_TO")
 
 _PRESENT = """
-UNWIND $keys AS k
+UNWIND $batch.keys AS k
 MATCH (e:Event {organization: k.organization, id: k.id})
 RETURN k.organization AS organization, k.id AS id
 """  # the cheap duplicate check: one index seek per event, no write, no lock
@@ -37,7 +43,7 @@ RETURN k.organization AS organization, k.id AS id
 # concurrent writer storing the same event in between makes the event_key constraint refuse this transaction;
 # write_batch then reruns it, and _PRESENT sees that event.
 _WRITE_EVENTS = """
-UNWIND $rows AS r
+UNWIND $batch.rows AS r
 CREATE (e:Event)
 SET e = r.props, e.ingested = timestamp()
 WITH e, r
@@ -77,7 +83,7 @@ def _entity_query(label: str) -> str:
     )
     renamed = "n.lock = $token + $renamed" if label == "User" else "false"
     return f"""
-UNWIND $rows AS r
+UNWIND $batch.rows AS r
 MERGE (n:{label} {{organization: r.organization, id: r.id}})
 SET n.lock = $token
 {sets}
@@ -89,24 +95,24 @@ _ENTITY_QUERIES = {label: _entity_query(label) for label in ENTITY_LABELS}
 RENAMED = ":renamed"  # appended to the lock token on a User whose username or email this transaction changed
 
 _IP_NODES = """
-UNWIND $rows AS r
+UNWIND $batch.rows AS r
 MERGE (ip:IPAddress {organization: r.organization, address: r.address})
 RETURN r.organization AS organization, r.address AS address, elementId(ip) AS node
 """
 
 _ORG_QUERY = """
-UNWIND $orgs AS o
+UNWIND $batch.orgs AS o
 MERGE (n:Organization {organization: o, id: o})
 """
 
 _LOCK_PAIRS = """
-UNWIND $pairs AS p
+UNWIND $batch.pairs AS p
 MERGE (a:AccessPair {organization: p.organization, key: p.key})
 SET a.lock = $token
 """
 
 _PAIR_EVENTS = """
-UNWIND $pairs AS p
+UNWIND $batch.pairs AS p
 MATCH (e:Event {organization: p.organization, assoc_pair: p.key})
 WITH p, e ORDER BY e.ts, e.id
 WITH p, collect(e) AS evs
@@ -117,7 +123,7 @@ RETURN p.organization AS organization, p.key AS key,
 
 def _delete_intervals(rel: str) -> str:
     return f"""
-UNWIND $pairs AS p
+UNWIND $batch.pairs AS p
 MATCH ()-[r:{rel} {{pair: p.key}}]->() WHERE r.organization = p.organization
 DELETE r
 """
@@ -126,7 +132,7 @@ DELETE r
 def _create_intervals(rel: str, src: str, dst: str) -> str:
     assert src in ENTITY_LABELS and dst in ENTITY_LABELS
     return f"""
-UNWIND $rows AS i
+UNWIND $batch.rows AS i
 MATCH (a:{src} {{organization: i.organization, id: i.src}})
 MATCH (b:{dst} {{organization: i.organization, id: i.dst}})
 CREATE (a)-[:{rel} {{organization: i.organization, pair: i.pair, since: i.since, until: i.until,
@@ -143,9 +149,9 @@ def _write(tx: neo4j.ManagedTransaction, events: list[Event], known_orgs: set[st
     pairs = sorted({(ev.organization, pair) for ev in events if (pair := ev.node_properties().get("assoc_pair"))})
     pair_rows = [{"organization": o, "key": k} for o, k in pairs]
     if pair_rows:  # lock first, in a fixed order, so two writers of one connection take turns
-        tx.run(_LOCK_PAIRS, pairs=pair_rows, token=token).consume()
+        tx.run(_LOCK_PAIRS, batch={"pairs": pair_rows}, token=token).consume()
     keys = [{"organization": ev.organization, "id": ev.id} for ev in events]
-    present = {(r["organization"], r["id"]) for r in tx.run(_PRESENT, keys=keys)}
+    present = {(r["organization"], r["id"]) for r in tx.run(_PRESENT, batch={"keys": keys})}
     new = [ev for ev in events if (ev.organization, ev.id) not in present]
     if not new:
         return []
@@ -178,26 +184,26 @@ def _write(tx: neo4j.ManagedTransaction, events: list[Event], known_orgs: set[st
         links.append(mine)
     orgs = sorted({ev.organization for ev in new} - known_orgs)
     if orgs:  # an organization this process has committed before exists (Organization nodes are never deleted)
-        tx.run(_ORG_QUERY, orgs=orgs).consume()
+        tx.run(_ORG_QUERY, batch={"orgs": orgs}).consume()
     by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (label, _, _), row in sorted(entities.items()):  # a fixed lock order across concurrent writers
         by_label[label].append(row)
     node: dict[tuple[str, str, str], str] = {}  # node key -> element id, valid inside this transaction
     renamed: set[tuple[str, str]] = set()  # users whose username or email this transaction changed
     for label in sorted(by_label):
-        for rec in tx.run(_ENTITY_QUERIES[label], rows=by_label[label], token=token, renamed=RENAMED):
+        for rec in tx.run(_ENTITY_QUERIES[label], batch={"rows": by_label[label]}, token=token, renamed=RENAMED):
             node[(label, rec["organization"], rec["id"])] = rec["node"]
             if rec["renamed"]:
                 renamed.add((rec["organization"], rec["id"]))
     if ips:
-        for rec in tx.run(_IP_NODES, rows=[{"organization": o, "address": a} for o, a in sorted(ips)]):
+        for rec in tx.run(_IP_NODES, batch={"rows": [{"organization": o, "address": a} for o, a in sorted(ips)]}):
             node[("", rec["organization"], rec["address"])] = rec["node"]
     # Who each sign-in is (graph/resolution.py), before the events exist: its NAMED and AUTHENTICATED_AS links
     # are created with it below; stored sign-ins whose names' history changed are re-linked there.
     resolved = resolve_batch(tx, new, token, node, renamed)
     rows = [{"props": ev.node_properties(), "links": [(rel, node[key]) for rel, key in mine], "plinks": extra}
             for ev, mine, extra in zip(new, links, resolved)]
-    tx.run(_WRITE_EVENTS, rows=rows).consume()
+    tx.run(_WRITE_EVENTS, batch={"rows": rows}).consume()
     touched = sorted({(ev.organization, pair) for ev in new if (pair := ev.node_properties().get("assoc_pair"))})
     if touched:
         _refold(tx, [{"organization": o, "key": k} for o, k in touched])
@@ -207,9 +213,9 @@ def _write(tx: neo4j.ManagedTransaction, events: list[Event], known_orgs: set[st
 def _refold(tx: neo4j.ManagedTransaction, pairs: list[dict[str, str]]) -> None:
     """Replace the interval edges of each pair with the ones its complete event history implies."""
     for rel in ("MEMBER_OF", "HAS_ACCESS_TO", "ASSOCIATED_WITH"):
-        tx.run(_delete_intervals(rel), pairs=pairs).consume()
+        tx.run(_delete_intervals(rel), batch={"pairs": pairs}).consume()
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    for rec in tx.run(_PAIR_EVENTS, pairs=pairs):
+    for rec in tx.run(_PAIR_EVENTS, batch={"pairs": pairs}):
         # The earliest event of the pair decides the direction where the types alone do not.
         conn = parse_event(loads(rec["first"])).connection
         edge = edge_for(conn) if conn is not None else None
@@ -222,7 +228,7 @@ def _refold(tx: neo4j.ManagedTransaction, pairs: list[dict[str, str]]) -> None:
                  "since": iv.since, "until": iv.until, "granted_by": iv.granted_by, "revoked_by": iv.revoked_by}
             )
     for (rel, src, dst), rows in sorted(groups.items()):
-        tx.run(_create_intervals(rel, src, dst), rows=rows).consume()
+        tx.run(_create_intervals(rel, src, dst), batch={"rows": rows}).consume()
 
 
 _KNOWN_ORGS: "weakref.WeakKeyDictionary[Database, set[str]]" = weakref.WeakKeyDictionary()

@@ -10,7 +10,7 @@ from app.ingest.rehearsal import WritePathWarmer, rehearsal_batches
 from app.server import Services
 from app.settings import Settings
 from graph.db import Database
-from graph.write import rehearse
+from graph.write import _write, rehearse
 from tests.vendor_api import free_port
 
 
@@ -38,6 +38,41 @@ def test_a_rehearsal_commits_nothing_but_plans_the_write_statements(db) -> None:
     assert _totals(db) == before
     assert db.read("MATCH (o:Organization) WHERE o.id STARTS WITH 'rehearsal-' RETURN count(o) AS n") == [{"n": 0}]
     assert planned >= 25  # the duplicate check, each entity label's MERGE, identities, events, intervals
+
+
+class _Recording:
+    """A transaction that notes each statement text it runs."""
+
+    def __init__(self, tx, seen: set[str]) -> None:
+        self.tx, self.seen = tx, seen
+
+    def run(self, query: str, **params):
+        self.seen.add(query)
+        return self.tx.run(query, **params)
+
+
+def _plans_beyond_texts(db, batches) -> int:
+    """Plans Neo4j cached for writing these batches (each rolled back) minus the distinct statement texts run."""
+    seen: set[str] = set()
+    _cleared(db)
+    for events in batches:
+        db.rolled_back_tx(lambda tx: _write(_Recording(tx, seen), events, set()))
+    return _cleared(db) - len(seen)
+
+
+def test_a_statement_is_planned_once_whatever_the_sizes_of_its_batches(db) -> None:
+    """Neo4j keys cached plans by the size bucket of each list parameter (0, 1, up to 10, 100, ...): a statement
+    fed 1 row, then 7, then 40 was planned three times, seconds each under load. The write path passes its lists
+    inside one map, so the same events split into batches of every size cost no plan beyond one per text. (Each
+    batch starts with an association event: a statement after a write in its transaction has a plan of its own.)"""
+    events = list({ev.id: ev for batch in rehearsal_batches() for ev in batch}.values())
+    first = next(ev for ev in events if ev.node_properties().get("assoc_pair"))
+    rest = [ev for ev in events if ev is not first]
+    split, at = [], 0
+    for size in (0, 1, 6, 29, 149):
+        split.append([first, *rest[at:at + size]])
+        at += size
+    assert _plans_beyond_texts(db, split) == _plans_beyond_texts(db, [[first, *rest]])
 
 
 def test_serve_warms_the_write_path_once_connected(settings: Settings, db, caplog) -> None:
