@@ -44,7 +44,9 @@ class Stats:
 class Recorder:
     def __init__(self) -> None:
         self.kinds: dict[str, Stats] = defaultdict(Stats)
-        self.timeline: list[tuple[float, str, bool]] = []  # (t, kind, answered without error) for the outage report
+        # (when answered, kind, answered without error) for the outage report: by the answer's time, so a request
+        # sent while Neo4j was down and answered (or stopped by its budget) after it was back counts as after
+        self.timeline: list[tuple[float, str, bool]] = []
 
     def add(self, kind: str, t0: float, ms: float, status: int, error: str | None = None) -> None:
         s = self.kinds[kind]
@@ -54,7 +56,7 @@ class Recorder:
             s.unavailable.append(ms)
         else:
             s.errors.append(error or f"HTTP {status}")
-        self.timeline.append((t0, kind, error is None and status == 200))
+        self.timeline.append((t0 + ms / 1000, kind, error is None and status == 200))
 
 
 def pct(xs: list[float], q: float) -> float:
