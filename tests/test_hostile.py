@@ -133,6 +133,30 @@ def test_3_a_read_past_its_time_budget_is_stopped_by_neo4j(settings):
         db.close()
 
 
+def test_3_a_read_stopped_by_its_budget_while_neo4j_may_be_cold_is_run_once_more(settings, monkeypatch):
+    """Just after Neo4j was reached (at start, or again after an outage) it plans every statement afresh; a read
+    stopped by its budget then gets one more run (graph.db.COLD_SECONDS), later none. Either way it ends with the
+    budget's error: a read too costly for its budget is never run a third time."""
+    import graph.db
+    from graph.db import QueryTimeout
+
+    slow = "UNWIND range(1, 2000000000) AS x WITH x WHERE x % 7 = 0 RETURN count(x) AS n"
+    for window, runs in ((graph.db.COLD_SECONDS, 2), (0.0, 1)):
+        monkeypatch.setattr(graph.db, "COLD_SECONDS", window)
+        db = Database(settings.bolt_uri, settings.auth, settings.neo4j_database, 5, query_timeout=0.5)
+        sessions = []
+        real = db.driver.session
+        db.driver.session = lambda *a, **kw: sessions.append(1) or real(*a, **kw)
+        try:
+            db.verify()  # Neo4j reached: the window (if any) opens
+            with pytest.raises(QueryTimeout):
+                db.read(slow)
+            assert len(sessions) == runs
+            assert db.read("RETURN 1 AS one") == [{"one": 1}]
+        finally:
+            db.close()
+
+
 def test_3_one_key_runs_a_bounded_number_of_requests_at_once():
     from app.http_limits import KeyLimiter, TooManyRequests
 
