@@ -24,13 +24,13 @@ from graph.db import Database
 from graph.resolution import resolve_batch
 
 NAME_KEYS = (*NAME_PROPERTIES, *KIND_PROPERTIES)  # what an entity node keeps, newest event first
+EVENT_RELS = ("INITIATED_BY", "TARGETS", "ACCESSED", "ASSOC_FROM", "ASSOC_TO")
 
 # Every statement of the write path takes its lists inside one map parameter, `$batch` (`UNWIND $batch.rows`), never
 # as top-level lists. Neo4j keys its plan cache on each top-level parameter's type *and size bucket* (0, 1, up to 10,
 # 100, 1,000, ...), so a statement fed 3 entities in one batch and 40 in the next was planned again per bucket:
 # 0.3-2.5 s each under concurrent reads, the seconds-long first batches of bench/README.md ("the size buckets").
 # A map's contents are not looked at: one plan per statement serves every batch, and the rehearsal warms them all.
-EVENT_RELS = ("INITIATED_BY", "TARGETS", "ACCESSED", "ASSOC_FROM", "ASSOC_TO")
 
 _PRESENT = """
 UNWIND $batch.keys AS k
