@@ -40,6 +40,7 @@ from app.settings import Settings
 from graph.db import Database, DatabaseUnavailable
 
 log = logging.getLogger("insightgraph")
+CLOSE_GRACE = 5.0  # seconds the driver waits at shutdown for the calls still using it
 
 
 class Services:
@@ -100,8 +101,15 @@ class Services:
         return summary
 
     def close(self) -> None:
+        """At shutdown, after uvicorn has let in-flight requests finish: the rehearsal stops after its batch, and
+        the driver closes once nothing uses it (CLOSE_GRACE at most: a request cut by the graceful-shutdown timeout
+        may still hold a connection in the thread pool)."""
+        if self.warmer is not None:
+            self.warmer.stop()
         if self._db is not None and self._owns_db:
-            self._db.close()
+            if not self._db.close(grace=CLOSE_GRACE):
+                log.warning("Neo4j connections still in use at shutdown are left to the exit; Neo4j rolls back "
+                            "what they had open")
             self._db, self._schema_ready = None, False
         self.enricher.close()
 
@@ -212,7 +220,7 @@ def _lifespan(services: Services) -> Any:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services.connect_soon()
         yield
-        services.close()  # after uvicorn has let in-flight requests finish
+        services.close()
 
     return lifespan
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
+import threading
 import time
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import neo4j
 from neo4j import GraphDatabase
@@ -55,6 +57,8 @@ class Database:
         self.retry_seconds = retry_seconds
         self._lost = True  # no statement has succeeded since connecting or since Neo4j was last unreachable
         self._cold_until = 0.0  # reads stopped by their budget before this (monotonic) time are run once more
+        self._busy = 0  # calls using the driver right now, in any thread (`close` waits for them)
+        self._idle = threading.Condition()
         try:
             self.driver = GraphDatabase.driver(
                 uri, auth=auth, max_transaction_retry_time=retry_seconds, connection_acquisition_timeout=30.0,
@@ -67,9 +71,22 @@ class Database:
         if self._lost:
             self._lost, self._cold_until = False, time.monotonic() + COLD_SECONDS
 
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[None]:
+        with self._idle:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._busy -= 1
+                if not self._busy:
+                    self._idle.notify_all()
+
     def verify(self) -> None:
         try:
-            self.driver.verify_connectivity()
+            with self._using():
+                self.driver.verify_connectivity()
             self._reached()
         except AuthError as exc:
             raise DatabaseUnavailable(f"Neo4j at {self.uri} refused the credentials: set INSIGHTGRAPH_NEO4J_USER "
@@ -93,8 +110,9 @@ class Database:
         deadline, delay, rerun = time.monotonic() + self.retry_seconds, _FIRST_RETRY_DELAY, False
         while True:
             try:
-                with self.driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS,
-                                         bookmark_manager=self.driver.execute_query_bookmark_manager) as session:
+                with self._using(), self.driver.session(
+                        database=self.database, default_access_mode=neo4j.READ_ACCESS,
+                        bookmark_manager=self.driver.execute_query_bookmark_manager) as session:
                     records = list(session.run(q, params))
                 self._reached()
                 return [dict(r) for r in records]  # values are plain: queries return maps, never graph objects
@@ -113,20 +131,21 @@ class Database:
             delay *= 2
 
     def write(self, query: str, **params: Any) -> list[dict[str, Any]]:
-        records, _, _ = self.driver.execute_query(
-            query, params, database_=self.database, routing_=neo4j.RoutingControl.WRITE
-        )
+        with self._using():
+            records, _, _ = self.driver.execute_query(
+                query, params, database_=self.database, routing_=neo4j.RoutingControl.WRITE
+            )
         return [dict(r) for r in records]  # values are plain: queries return maps, never graph objects
 
     def write_tx(self, fn: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run `fn` in one write transaction, retried as a whole on transient errors (deadlocks, leader switch)."""
-        with self.driver.session(database=self.database) as session:
+        with self._using(), self.driver.session(database=self.database) as session:
             return session.execute_write(fn)
 
     def rolled_back_tx(self, fn: Callable[[neo4j.Transaction], T]) -> T:
         """Run `fn` in a write transaction that is always rolled back: nothing it writes is ever committed or seen
         by another transaction (a rehearsal, graph/write.py)."""
-        with self.driver.session(database=self.database) as session:
+        with self._using(), self.driver.session(database=self.database) as session:
             tx = session.begin_transaction()
             try:
                 return fn(tx)
@@ -135,14 +154,25 @@ class Database:
 
     def read_tx(self, fn: Callable[[neo4j.ManagedTransaction], T]) -> T:
         work = neo4j.unit_of_work(timeout=self.query_timeout)(fn) if self.query_timeout else fn
-        with self.driver.session(database=self.database) as session:
+        with self._using(), self.driver.session(database=self.database) as session:
             try:
                 return session.execute_read(work)
             except neo4j.exceptions.ClientError as exc:
                 raise _timeout(exc) from exc
 
-    def close(self) -> None:
-        self.driver.close()
+    def close(self, grace: float | None = None) -> bool:
+        """Close the driver once no call is using it; False if some still were after `grace` seconds (None: wait
+        for them), and then the connections are left to the process's exit.
+
+        The driver closes connections in use too: one closed under another thread's statement fails that statement
+        and, when that thread was writing to it, the close itself (a BufferError that made `serve`'s shutdown fail,
+        seen in CI with the write-path rehearsal running). A transaction left open by a connection dropped at exit
+        is rolled back by Neo4j, so nothing half-written comes of leaving them."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: not self._busy, timeout=grace):
+                return False
+            self.driver.close()  # under the lock: a call starting now meets a closed driver, not a closing one
+            return True
 
     def __enter__(self) -> "Database":
         return self

@@ -165,12 +165,14 @@ class Service:
         self.proc.kill()
         self.proc.wait(10)
 
-    def stop(self) -> bool:
+    def stop(self) -> None:
         """SIGTERM: uvicorn's graceful shutdown, then the lifespan closes the driver (uvicorn re-raises the signal
         once it is done, so the exit status says SIGTERM; the log says whether the shutdown was clean)."""
         self.proc.send_signal(signal.SIGTERM)
         code = self.proc.wait(30)
-        return code in (0, -signal.SIGTERM) and "Application shutdown complete" in self.log.read_text()
+        log = self.log.read_text()
+        assert code in (0, -signal.SIGTERM) and "Application shutdown complete" in log, \
+            f"serve exited {code} without a clean shutdown:\n{log[-3000:]}"
 
 
 def post_events(svc: Service, key: str, events: list[dict[str, Any]], timeout: float = 120) -> tuple[int, Any]:
@@ -255,7 +257,54 @@ def test_service_killed_during_http_ingest_then_retry_is_exactly_once(private: P
     status, body = post_events(svc, key, events[:100])  # and once more: nothing changes
     assert (status, body) == (200, {"accepted": 0, "duplicates": 100, "rejected": 0})
     assert count(private.db, org) == len(events)
-    assert svc.stop()  # graceful shutdown on SIGTERM
+    svc.stop()  # graceful shutdown on SIGTERM
+
+
+def test_closing_the_database_lets_a_transaction_in_another_thread_finish(settings: Settings) -> None:
+    """Shutdown closes the driver while a background thread (the write-path rehearsal, a request cut by the
+    graceful-shutdown timeout) may be inside a transaction: the close waits for it, and within its grace only."""
+    db = Database(settings.bolt_uri, settings.auth, settings.neo4j_database, 5)
+    inside, results = threading.Event(), []
+
+    def work(tx: Any, pause: float) -> None:
+        results.append(tx.run("RETURN 1 AS n").single()["n"])
+        inside.set()
+        time.sleep(pause)  # mid-transaction when close() is called
+        results.append(tx.run("RETURN 2 AS n").single()["n"])
+
+    worker = threading.Thread(target=db.rolled_back_tx, args=(lambda tx: work(tx, 1.0),))
+    worker.start()
+    assert inside.wait(30)
+    started = time.monotonic()
+    assert db.close(grace=30)
+    assert time.monotonic() - started > 0.3  # it waited for the transaction
+    worker.join(10)
+    assert results == [1, 2]  # which ran to its end on an open connection
+
+    db = Database(settings.bolt_uri, settings.auth, settings.neo4j_database, 5)
+    inside.clear()
+    results.clear()
+    worker = threading.Thread(target=db.rolled_back_tx, args=(lambda tx: work(tx, 2.0),))
+    worker.start()
+    assert inside.wait(30)
+    assert not db.close(grace=0.2)  # still in use after its grace: left open, no error
+    worker.join(10)
+    assert results == [1, 2]
+    assert db.close(grace=0)
+
+
+def test_the_write_path_rehearsal_stops_after_its_batch(settings: Settings) -> None:
+    from app.ingest.rehearsal import WritePathWarmer
+
+    db = Database(settings.bolt_uri, settings.auth, settings.neo4j_database, 5)
+    try:
+        warmer = WritePathWarmer(db)
+        warmer.start()
+        time.sleep(0.2)
+        warmer.stop()
+        assert warmer.done.wait(30)  # one batch at most (seconds on a cold Neo4j), not all its rounds
+    finally:
+        assert db.close(grace=0)  # and nothing is left using the driver
 
 
 # --- (d) Neo4j away under running services: health vs readiness, 503s, durability, recovery --------------------
@@ -299,7 +348,8 @@ def test_neo4j_outage_while_serving(private: Private, tmp_path: Path) -> None:
         s.wait_ready(30)
         r = event_count(s, key)
         assert r.status_code == 200 and r.json()["data"]["eventCount"] == len(acked), r.text
-    assert svc.stop() and unready.stop()
+    svc.stop()
+    unready.stop()
     assert "Traceback" not in svc.log.read_text() + unready.log.read_text()
 
 

@@ -56,10 +56,15 @@ class WritePathWarmer:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._running = threading.Lock()
+        self._stopping = threading.Event()
         self.done = threading.Event()  # set when a rehearsal ended, successful or not
 
     def start(self) -> None:
         threading.Thread(target=self.run, name="write-path-warmer", daemon=True).start()
+
+    def stop(self) -> None:
+        """No batch after the one under way (at shutdown: its connection is then the last the driver waits for)."""
+        self._stopping.set()
 
     def run(self) -> None:
         if not self._running.acquire(blocking=False):
@@ -68,7 +73,10 @@ class WritePathWarmer:
             batches, rounds = rehearsal_batches(), list[float]()
             while len(rounds) < MAX_ROUNDS and (len(rounds) < 2 or rounds[-1] < 0.8 * rounds[-2]):
                 started = time.monotonic()
-                rehearse(self.db, batches)
+                for batch in batches:
+                    if self._stopping.is_set():
+                        return
+                    rehearse(self.db, [batch])
                 rounds.append(time.monotonic() - started)
             log.info("write path warmed", extra={"seconds": round(sum(rounds), 1), "rounds": len(rounds),
                                                  "last_round_seconds": round(rounds[-1], 2)})

@@ -1,2 +1,0 @@
-export PYTHONPATH=/work/wt/ingest INSIGHTGRAPH_HOME=/work/wt/ingest/.insightgraph-test INSIGHTGRAPH_NEO4J_PORT=7715 INSIGHTGRAPH_NEO4J_HEAP=1g INSIGHTGRAPH_NEO4J_PAGECACHE=512m
-cd /work/wt/ingest
