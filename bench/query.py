@@ -68,6 +68,7 @@ if str(ROOT) not in sys.path:
 PEER_DIR = Path(__file__).resolve().parent / "neo4j-graphql"
 DAY = 86_400_000
 AUTH_TYPES = ["user_login_attempt", "sso_auth", "login_attempt", "radius_auth", "radius_auth_attempt", "ldap_bind"]
+REST_TARGET_MS = 200  # issue 15: the REST 10,000-event page p50
 
 
 def log(msg: str) -> None:
@@ -808,8 +809,8 @@ def report(args: argparse.Namespace, p: Params, dataset: dict[str, Any], results
         lines.append(f"REST /events, limit 10,000, {len(rest['pages'])} pages in a row (DESC, search_after): "
                      f"p50 {rest['p50_ms']:.0f} ms per page (max {rest['max_ms']:.0f}), first byte after "
                      f"{rest['ttfb_p50_ms']:.0f} ms, {rest['bytes_per_page'] / 1e6:.1f} MB per page, "
-                     f"{rest['mb_per_s']:.1f} MB/s; target ≤ 400 ms: "
-                     f"{'met' if rest['p50_ms'] <= 400 else 'MISSED'}")
+                     f"{rest['mb_per_s']:.1f} MB/s; target ≤ {REST_TARGET_MS} ms: "
+                     f"{'met' if rest['p50_ms'] <= REST_TARGET_MS else 'MISSED'}")
         lines.append(f"server RSS: {rest['rss_before'] / 2**20:.0f} MiB before, peak {rest['rss_peak'] / 2**20:.0f} "
                      f"MiB while paging ({rest['samples']} samples), kernel high-water mark (whole run) "
                      f"{rest['vm_hwm'] / 2**20:.0f} MiB")
